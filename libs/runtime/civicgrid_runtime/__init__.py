@@ -1,0 +1,1 @@
+"""Shared runtime for CivicGrid services: settings, logging, Kafka guarantees, outbox, health, auth."""

@@ -1,0 +1,5 @@
+import sys
+
+from civicgrid_contracts.cli import main
+
+sys.exit(main())

@@ -1,0 +1,35 @@
+"""notifications events: the outcome of delivering a notification to a member."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from civicgrid_contracts.events.base import EventPayload
+from civicgrid_contracts.values import FreeText, Identifier
+
+Channel = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+class NotificationDelivered(EventPayload):
+    """A notification reached a member on a channel."""
+
+    event_type = "cn.civicgrid.notifications.notification.delivered.v1"
+
+    notification_id: Identifier
+    member_id: Identifier
+    channel: Channel = Field(description="e.g. in_app, web_push, sms.")
+    attempts: int = Field(ge=1)
+
+
+class NotificationDeliveryFailed(EventPayload):
+    """Delivering a notification to a member failed for good on a channel."""
+
+    event_type = "cn.civicgrid.notifications.notification.delivery_failed.v1"
+
+    notification_id: Identifier
+    member_id: Identifier
+    channel: Channel = Field(description="e.g. in_app, web_push, sms.")
+    attempts: int = Field(ge=1)
+    error: FreeText

@@ -1,0 +1,164 @@
+"""``./civicgrid <command>``: up, down, status, logs, test, token."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from deploy.local import servers as local_servers
+from deploy.local.config import Settings
+from deploy.local.toolchain import ToolchainError
+from deploy.stack import services
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+CHECK_PATHS = ["contracts", "libs", "services", "deploy", "tests", "bench"]
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _servers_up() -> dict[str, str]:
+    try:
+        return local_servers.up(report=_say)
+    except ToolchainError as error:
+        sys.exit(str(error))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    env = _servers_up()
+    urls = {}
+    for spec in services.SERVICES:
+        _say(f"{spec.name}: starting")
+        urls[spec.name] = services.start(spec, env, settings)
+        _say(f"{spec.name}: ready at {urls[spec.name]}")
+    if not args.no_demo:
+        from deploy.stack import demo
+
+        demo.seed(urls, settings)
+    _say("\nCivicGrid is up:")
+    for name, url in urls.items():
+        _say(f"  {name:<14} {url}/docs   (health {url}/readyz)")
+    for key, value in env.items():
+        _say(f"  {key}={value}")
+    _say("\nMint a token:  ./civicgrid token --role admin")
+    return 0
+
+
+def cmd_down(_args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    for spec in reversed(services.SERVICES):
+        if services.stop(spec, settings):
+            _say(f"{spec.name}: stopped")
+    local_servers.down(report=_say)
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    for row in local_servers.status():
+        _say(f"{row.name:<14} {row.state:<30} {row.address}")
+    for spec in services.SERVICES:
+        running = services.is_running(spec, settings)
+        healthy = False
+        if running:
+            try:
+                healthy = services.http_ok(spec.url() + "/readyz")
+            except OSError:
+                healthy = False
+        _say(f"{spec.name:<14} {'running' if running else 'stopped':<8} healthy={healthy} {spec.url()}")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    spec = next((s for s in services.SERVICES if s.name == args.name), None)
+    if spec is None:
+        return subprocess.call(
+            [sys.executable, "-m", "deploy.local", "logs", args.name, "-n", str(args.lines)]
+        )
+    lines = services.log_path(spec, settings).read_text(errors="replace").splitlines()
+    print("\n".join(lines[-args.lines :]))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    argv = [
+        sys.executable,
+        "-m",
+        "civicgrid_runtime.auth",
+        "mint",
+        "--keys-dir",
+        str(services.keys_dir(settings)),
+    ]
+    for role in args.role:
+        argv += ["--role", role]
+    if args.region:
+        argv += ["--region", args.region]
+    if args.person_id:
+        argv += ["--person-id", args.person_id]
+    return subprocess.call(argv)
+
+
+def _step(title: str, argv: Sequence[str], env: dict[str, str]) -> bool:
+    _say(f"\n==> {title}: {' '.join(argv)}")
+    return subprocess.call(list(argv), cwd=ROOT, env=env) == 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    env = {**os.environ, **_servers_up(), "PYTHONPATH": str(ROOT)}
+    results = {
+        "ruff": _step("lint", [str(BIN / "ruff"), "check", *CHECK_PATHS], env),
+        "mypy": _step("types", [str(BIN / "mypy"), *CHECK_PATHS], env),
+        "imports": _step("layering", [str(BIN / "lint-imports"), "--no-cache"], env),
+        "contracts": _step("schemas", [sys.executable, "-m", "civicgrid_contracts", "check"], env),
+    }
+    results["pytest"] = _step("tests", [sys.executable, "-m", "pytest", *args.pytest_args], env)
+    failed = [name for name, ok in results.items() if not ok]
+    _say("\n" + ("all checks passed" if not failed else f"FAILED: {', '.join(failed)}"))
+    return 1 if failed else 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    env = {**os.environ, **_servers_up(), "PYTHONPATH": str(ROOT)}
+    return subprocess.call([sys.executable, "-m", f"bench.{args.name}", *args.bench_args], cwd=ROOT, env=env)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./civicgrid")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="servers + services + demo data")
+    up.add_argument("--no-demo", action="store_true")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop services and servers").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="what runs").set_defaults(func=cmd_status)
+    logs = sub.add_parser("logs", help="a service's or server's log")
+    logs.add_argument("name")
+    logs.add_argument("-n", "--lines", type=int, default=60)
+    logs.set_defaults(func=cmd_logs)
+    token = sub.add_parser("token", help="mint a development token")
+    token.add_argument("--role", action="append", required=True)
+    token.add_argument("--region")
+    token.add_argument("--person-id")
+    token.set_defaults(func=cmd_token)
+    test = sub.add_parser("test", help="lint, types, layering, schemas and every test on real servers")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test.set_defaults(func=cmd_test)
+    bench = sub.add_parser("bench", help="run a benchmark from bench/ (prints JSON)")
+    bench.add_argument("name", help="e.g. kafka_baseline")
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

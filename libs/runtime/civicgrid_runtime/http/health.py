@@ -1,0 +1,50 @@
+"""``/healthz``: the process is alive. ``/readyz``: Kafka and the store answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+Probe = Callable[[], Awaitable[object]]
+
+
+class HealthChecks:
+    def __init__(self, timeout_seconds: float = 3.0) -> None:
+        self._probes: dict[str, Probe] = {}
+        self._timeout = timeout_seconds
+
+    def add(self, name: str, probe: Probe) -> None:
+        self._probes[name] = probe
+
+    async def run(self) -> dict[str, str]:
+        async def one(probe: Probe) -> str:
+            try:
+                await asyncio.wait_for(probe(), timeout=self._timeout)
+            except Exception as error:
+                return f"failing: {type(error).__name__}: {error}"[:300]
+            return "ok"
+
+        names = list(self._probes)
+        results = await asyncio.gather(*(one(self._probes[n]) for n in names))
+        return dict(zip(names, results, strict=True))
+
+    def router(self) -> APIRouter:
+        router = APIRouter(tags=["health"])
+
+        @router.get("/healthz", summary="The process is alive")
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @router.get("/readyz", summary="Kafka and the store answer")
+        async def readyz() -> JSONResponse:
+            checks = await self.run()
+            ready = all(v == "ok" for v in checks.values())
+            return JSONResponse(
+                {"status": "ready" if ready else "not ready", "checks": checks},
+                status_code=200 if ready else 503,
+            )
+
+        return router

@@ -1,0 +1,108 @@
+"""Subscribing to contract topics: CloudEvents parsed at the edge, handlers chosen by event type."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import structlog
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_contracts.errors import UnknownEventType
+from civicgrid_runtime.logging import get_logger
+
+EventHandler = Callable[[CloudEvent], Awaitable[None]]
+
+log = get_logger(__name__)
+
+
+class EventRoutes:
+    """Routing as data: which handler takes which event type. Other types on a topic are skipped."""
+
+    def __init__(self, routes: Mapping[str, EventHandler] | None = None) -> None:
+        self._routes: dict[str, EventHandler] = dict(routes or {})
+
+    def add(self, event_type: str, handler: EventHandler) -> None:
+        if event_type in self._routes:
+            raise ValueError(f"{event_type} already has a handler")
+        self._routes[event_type] = handler
+
+    def handler_for(self, event_type: str) -> EventHandler | None:
+        return self._routes.get(event_type)
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        return frozenset(self._routes)
+
+
+async def _raw_body(msg: StreamMessage[Any]) -> bytes:
+    """Never decode in FastStream: a decoding error there would bypass the dead-letter middleware."""
+    return bytes(msg.body or b"")
+
+
+async def _tolerant_parser(
+    record: ConsumerRecord[Any, Any], original: Callable[..., Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    try:
+        return await original(record)
+    except UnicodeDecodeError:
+        headers = [(k, v.decode("utf-8", "replace").encode()) for k, v in (record.headers or ())]
+        return await original(dataclasses.replace(record, headers=headers))
+
+
+def subscribe_events(
+    broker: KafkaBroker,
+    *,
+    topics: Sequence[str],
+    group_id: str,
+    routes: EventRoutes,
+    auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
+    max_poll_records: int | None = None,
+    skip_unknown_types: bool = True,
+) -> None:
+    """Register one consumer-group subscriber for ``topics``.
+
+    A record that is not a valid CloudEvent raises ``InvalidEvent`` and goes to the dead-letter
+    topic; a handler that keeps failing goes there after the broker's bounded retries. Event types
+    the installed contracts do not know (e.g. a ``.v2`` published beside ``.v1``) are skipped, unless
+    ``skip_unknown_types`` is False (inbound municipal topics), in which case they are dead-lettered.
+    """
+    if not group_id:
+        raise ValueError("every subscriber needs a group_id")
+
+    async def consume(body: bytes, message: KafkaMessage) -> None:
+        record = message.raw_message
+        if isinstance(record, tuple):  # pragma: no cover - batch subscribers are not used
+            raise TypeError("batch records are not supported")
+        try:
+            event = CloudEvent.from_kafka(record.key, record.value or body, list(record.headers or ()))
+        except UnknownEventType as unknown:
+            if not skip_unknown_types:
+                raise
+            log.info("skipped an event type this consumer does not know", event_type=unknown.event_type)
+            return
+        handler = routes.handler_for(event.type)
+        if handler is None:
+            return
+        with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type):
+            await handler(event)
+
+    consume.__name__ = f"consume_{group_id.replace('-', '_').replace('.', '_')}"
+    broker.subscriber(
+        *topics,
+        group_id=group_id,
+        auto_offset_reset=auto_offset_reset,
+        max_poll_records=max_poll_records,
+        decoder=_raw_body,
+        parser=_tolerant_parser,
+    )(consume)
+
+
+def topics_of(routes: Iterable[str], topic_for: Callable[[str], str]) -> list[str]:
+    """The distinct topics carrying the given event types, in a stable order."""
+    return sorted({topic_for(event_type) for event_type in routes})

@@ -1,0 +1,60 @@
+"""Lifecycle of a service process: start the store, the broker and the outbox relay; stop them in reverse."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from civicgrid_runtime.kafka.topics import ensure_topics, with_dead_letters
+from civicgrid_runtime.logging import get_logger
+from civicgrid_runtime.outbox import OutboxRelay
+from civicgrid_runtime.settings import ServiceSettings
+
+Hook = Callable[[], Awaitable[None]]
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceLifecycle:
+    settings: ServiceSettings
+    broker: KafkaBroker
+    relay: OutboxRelay | None = None
+    on_start: list[Hook] = field(default_factory=list)
+    on_stop: list[Hook] = field(default_factory=list)
+    background: list[Callable[[], Awaitable[Hook]]] = field(default_factory=list)
+    topics: Sequence[str] = ()
+    """Catalogue topics this service produces or consumes; created (with their ``.dlq``) at start."""
+
+    async def kafka_ready(self) -> None:
+        if not await self.broker.ping(timeout=2.0):
+            raise ConnectionError(f"Kafka at {self.settings.kafka_bootstrap_servers} does not answer")
+
+    @asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        for hook in self.on_start:
+            await hook()
+        if self.topics:
+            await ensure_topics(self.settings.kafka_bootstrap_servers, with_dead_letters(self.topics))
+        await self.broker.start()
+        stoppers: list[Hook] = []
+        if self.settings.run_background_workers:
+            if self.relay is not None:
+                self.relay.start()
+            for starter in self.background:
+                stoppers.append(await starter())
+        log.info("service started", kafka=self.settings.kafka_bootstrap_servers)
+        try:
+            yield
+        finally:
+            for stop in reversed(stoppers):
+                await stop()
+            if self.relay is not None:
+                await self.relay.stop()
+            await self.broker.stop()
+            for hook in reversed(self.on_stop):
+                await hook()
+            log.info("service stopped")

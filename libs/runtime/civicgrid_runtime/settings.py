@@ -1,0 +1,63 @@
+"""Settings with pydantic-settings: one prefix per service, and a clear stop on a bad value."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class InvalidSettings(SystemExit):
+    """Raised at start-up when a setting is missing or malformed; the message names it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. Subclasses set ``model_config`` with their own env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="CIVICGRID_", extra="ignore")
+
+    service_name: str = "civicgrid"
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=3)
+    kafka_client_id: str | None = None
+    consumer_max_attempts: int = Field(default=3, ge=1, le=20)
+    consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0, le=60)
+    outbox_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
+    keys_dir: Path = Field(default=Path(".local/keys"))
+    jwt_issuer: str = "civicgrid-dev"
+    jwt_audience: str = "civicgrid"
+    run_background_workers: bool = True
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def describe_validation_error(cls: type[BaseSettings], error: ValidationError) -> str:
+    """A one-paragraph message naming every bad setting by its environment variable."""
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    parts = []
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]) or "?"
+        env_name = (prefix + field).upper()
+        parts.append(f"{env_name} ({field}): {item['msg']}")
+    return f"invalid settings for {cls.__name__}: " + "; ".join(parts)
+
+
+def load_settings(cls: type[S], **overrides: Any) -> S:
+    """Build settings from the environment; a bad value stops the process with a readable message."""
+    try:
+        return cls(**overrides)
+    except ValidationError as error:
+        message = describe_validation_error(cls, error)
+        print(message, file=sys.stderr)
+        raise InvalidSettings(message) from None

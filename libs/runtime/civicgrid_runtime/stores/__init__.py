@@ -1,0 +1,1 @@
+"""Store helpers shared by services: clients, inbox and outbox storage for Neo4j and MongoDB."""

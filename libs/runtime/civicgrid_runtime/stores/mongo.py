@@ -1,0 +1,125 @@
+"""MongoDB (or FerretDB) helpers: one AsyncMongoClient per loop, inbox, and the embedded outbox.
+
+Works on FerretDB 1.24: no transactions, no change streams; single-document atomicity only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from civicgrid_contracts.catalogue import topic_for
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_runtime.outbox import PendingEvent
+
+Document = dict[str, Any]
+
+
+def create_client(uri: str, app_name: str) -> AsyncMongoClient[Document]:
+    """Create (not connect) a client; PyMongo connects lazily on first use."""
+    return AsyncMongoClient(uri, appname=app_name, serverSelectionTimeoutMS=5000, tz_aware=True)
+
+
+async def ping(db: AsyncDatabase[Document]) -> None:
+    await db.command("ping")
+
+
+def outbox_entry(event: CloudEvent, topic: str | None = None) -> Document:
+    """The sub-document stored under ``outbox.<event id>`` in the same update as the change."""
+    return {
+        "topic": topic or topic_for(event.type),
+        "event": event.model_dump(mode="json"),
+        "created_at": datetime.now(UTC),
+    }
+
+
+def outbox_update(events: Sequence[CloudEvent]) -> Document:
+    """Update operators that add events to the document's embedded outbox and flag the document.
+
+    The outbox is a map keyed by event id (``$set``/``$unset`` by key work on MongoDB and
+    FerretDB alike; FerretDB's ``$pull`` takes no conditions). Merge the result with the
+    change's own operators, e.g. ``{**outbox_update(events), "$inc": {...}}`` — when the change
+    has its own ``$set``, use :func:`merge_updates`.
+    """
+    sets: Document = {f"outbox.{e.id}": outbox_entry(e) for e in events}
+    sets["outbox_pending"] = True
+    return {"$set": sets}
+
+
+def merge_updates(*updates: Mapping[str, Any]) -> Document:
+    """Merge update documents operator by operator (``$set`` with ``$set`` and so on)."""
+    merged: Document = {}
+    for update in updates:
+        for operator, fields in update.items():
+            merged.setdefault(operator, {}).update(fields)
+    return merged
+
+
+def new_document_outbox(events: Sequence[CloudEvent]) -> Document:
+    """Fields for a document inserted together with its first events."""
+    return {"outbox": {e.id: outbox_entry(e) for e in events}, "outbox_pending": bool(events)}
+
+
+class MongoInbox:
+    """Processed-event ids per consumer; the unique ``_id`` makes remembering idempotent."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def seen(self, consumer: str, event_id: str) -> bool:
+        return await self._collection.find_one({"_id": f"{consumer}:{event_id}"}, {"_id": 1}) is not None
+
+    async def remember(self, consumer: str, event_id: str) -> None:
+        try:
+            await self._collection.insert_one(
+                {"_id": f"{consumer}:{event_id}", "consumer": consumer, "at": datetime.now(UTC)}
+            )
+        except DuplicateKeyError:
+            return
+
+
+class MongoEmbeddedOutbox:
+    """Outbox entries embedded in aggregate documents (``outbox.<event id>``) of some collections."""
+
+    def __init__(self, collections: Sequence[AsyncCollection[Document]]) -> None:
+        self._collections = {c.name: c for c in collections}
+        self._locations: dict[str, tuple[str, Any]] = {}
+
+    async def ensure_indexes(self) -> None:
+        for collection in self._collections.values():
+            await collection.create_index("outbox_pending")
+
+    async def fetch_pending(self, limit: int) -> Sequence[PendingEvent]:
+        pending: list[PendingEvent] = []
+        for name, collection in self._collections.items():
+            cursor = collection.find({"outbox_pending": True}, {"outbox": 1}).limit(limit)
+            async for doc in cursor:
+                for event_id, entry in (doc.get("outbox") or {}).items():
+                    self._locations[event_id] = (name, doc["_id"])
+                    pending.append(_pending(event_id, entry))
+        pending.sort(key=lambda p: p.event.time)
+        return pending[:limit]
+
+    async def mark_published(self, entries: Sequence[PendingEvent]) -> None:
+        by_doc: dict[tuple[str, Any], list[str]] = {}
+        for entry in entries:
+            location = self._locations.pop(entry.outbox_id)
+            by_doc.setdefault(location, []).append(entry.outbox_id)
+        for (name, doc_id), ids in by_doc.items():
+            collection = self._collections[name]
+            await collection.update_one({"_id": doc_id}, {"$unset": {f"outbox.{i}": "" for i in ids}})
+            await collection.update_one({"_id": doc_id, "outbox": {}}, {"$set": {"outbox_pending": False}})
+
+
+def _pending(event_id: str, entry: Mapping[str, Any]) -> PendingEvent:
+    return PendingEvent(
+        outbox_id=event_id,
+        topic=str(entry["topic"]),
+        event=CloudEvent.model_validate(entry["event"]),
+    )

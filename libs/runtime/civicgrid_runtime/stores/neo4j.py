@@ -1,0 +1,99 @@
+"""Neo4j helpers: driver factory, outbox nodes written in the change's own transaction, inbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+
+from civicgrid_contracts.catalogue import topic_for
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_runtime.outbox import PendingEvent
+
+SCHEMA = (
+    "CREATE CONSTRAINT outbox_id IF NOT EXISTS FOR (o:OutboxEvent) REQUIRE o.id IS UNIQUE",
+    "CREATE INDEX outbox_pending IF NOT EXISTS FOR (o:OutboxEvent) ON (o.pending)",
+    "CREATE CONSTRAINT processed_event IF NOT EXISTS FOR (p:ProcessedEvent) REQUIRE p.key IS UNIQUE",
+)
+
+
+def create_driver(uri: str, user: str | None = None, password: str | None = None) -> AsyncDriver:
+    """Create (not connect) a driver; close it explicitly in the lifespan."""
+    auth = (user, password or "") if user else None
+    return AsyncGraphDatabase.driver(uri, auth=auth)
+
+
+async def ensure_schema(driver: AsyncDriver, statements: Sequence[str] = SCHEMA) -> None:
+    for statement in statements:
+        await driver.execute_query(statement)
+
+
+async def append_outbox(tx: AsyncManagedTransaction, events: Sequence[CloudEvent]) -> None:
+    """Write outbox nodes inside the caller's transaction, so they commit with the change."""
+    if not events:
+        return
+    rows = [
+        {
+            "id": e.id,
+            "topic": topic_for(e.type),
+            "event": json.dumps(e.model_dump(mode="json"), ensure_ascii=False),
+            "time": e.time.isoformat(),
+        }
+        for e in events
+    ]
+    result = await tx.run(
+        "UNWIND $rows AS row "
+        "CREATE (o:OutboxEvent {id: row.id, topic: row.topic, event: row.event, pending: true, "
+        "created_at: datetime(row.time), seq: timestamp()})",
+        rows=rows,
+    )
+    await result.consume()
+
+
+async def already_processed(tx: AsyncManagedTransaction, consumer: str, event_id: str) -> bool:
+    """Inside a handler's transaction: true if this consumer stored this event's effect before."""
+    result = await tx.run(
+        "MATCH (p:ProcessedEvent {key: $key}) RETURN count(p) AS n", key=f"{consumer}:{event_id}"
+    )
+    record = await result.single()
+    return bool(record and record["n"])
+
+
+async def remember_processed(tx: AsyncManagedTransaction, consumer: str, event_id: str) -> None:
+    result = await tx.run(
+        "MERGE (p:ProcessedEvent {key: $key}) ON CREATE SET p.at = datetime()",
+        key=f"{consumer}:{event_id}",
+    )
+    await result.consume()
+
+
+class Neo4jOutboxStore:
+    def __init__(self, driver: AsyncDriver, database: str | None = None) -> None:
+        self._driver = driver
+        self._database = database
+
+    async def fetch_pending(self, limit: int) -> Sequence[PendingEvent]:
+        records, _, _ = await self._driver.execute_query(
+            "MATCH (o:OutboxEvent) WHERE o.pending = true "
+            "RETURN o.id AS id, o.topic AS topic, o.event AS event "
+            "ORDER BY o.created_at, o.seq LIMIT $limit",
+            limit=limit,
+            database_=self._database,
+        )
+        return [
+            PendingEvent(
+                outbox_id=r["id"],
+                topic=r["topic"],
+                event=CloudEvent.model_validate(json.loads(r["event"])),
+            )
+            for r in records
+        ]
+
+    async def mark_published(self, entries: Sequence[PendingEvent]) -> None:
+        await self._driver.execute_query(
+            "UNWIND $ids AS id MATCH (o:OutboxEvent {id: id}) "
+            "SET o.pending = false, o.published_at = datetime()",
+            ids=[e.outbox_id for e in entries],
+            database_=self._database,
+        )
