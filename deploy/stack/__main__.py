@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from xml.etree import ElementTree
 
 from deploy.local import servers as local_servers
 from deploy.local.config import Settings
@@ -112,6 +113,20 @@ def _step(title: str, argv: Sequence[str], env: dict[str, str]) -> bool:
     return subprocess.call(list(argv), cwd=ROOT, env=env) == 0
 
 
+def _pytest_counts(report: Path) -> tuple[int, int]:
+    """(passed, failed) from pytest's JUnit XML report; errors count as failures."""
+    if not report.exists():
+        return 0, 1
+    suites = ElementTree.parse(report).getroot()
+    passed = failed = 0
+    for suite in suites.iter("testsuite"):
+        total, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+        bad = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        failed += bad
+        passed += total - skipped - bad
+    return passed, failed
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     env = {**os.environ, **_servers_up(), "PYTHONPATH": str(ROOT)}
     results = {
@@ -120,10 +135,16 @@ def cmd_test(args: argparse.Namespace) -> int:
         "imports": _step("layering", [str(BIN / "lint-imports"), "--no-cache"], env),
         "contracts": _step("schemas", [sys.executable, "-m", "civicgrid_contracts", "check"], env),
     }
-    results["pytest"] = _step("tests", [sys.executable, "-m", "pytest", *args.pytest_args], env)
-    failed = [name for name, ok in results.items() if not ok]
-    _say("\n" + ("all checks passed" if not failed else f"FAILED: {', '.join(failed)}"))
-    return 1 if failed else 0
+    report = Settings.from_env().state_dir / "pytest-report.xml"
+    report.unlink(missing_ok=True)
+    pytest_argv = [sys.executable, "-m", "pytest", f"--junitxml={report}", *args.pytest_args]
+    results["pytest"] = _step("tests", pytest_argv, env)
+    failed_steps = [name for name, ok in results.items() if not ok]
+    passed, failed = _pytest_counts(report)
+    failed += len([name for name in failed_steps if name != "pytest"])
+    _say("\n" + ("all checks passed" if not failed_steps else f"FAILED: {', '.join(failed_steps)}"))
+    _say(f"summary: {passed} passed, {failed} failed")
+    return 1 if failed_steps else 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

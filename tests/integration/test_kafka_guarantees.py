@@ -7,13 +7,23 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_contracts.events.municipal import PopulationReported
+from civicgrid_runtime.correlation import bind_correlation_id, current_correlation_id
 from civicgrid_runtime.errors import PermanentFailure
-from civicgrid_runtime.kafka import EventRoutes, KafkaEventPublisher, create_broker, subscribe_events
+from civicgrid_runtime.events import make_event
+from civicgrid_runtime.kafka import (
+    EventRoutes,
+    KafkaEventPublisher,
+    create_broker,
+    stop_broker,
+    subscribe_events,
+)
 from civicgrid_runtime.settings import ServiceSettings
 from tests.support.events import POPULATION_REPORTED, population_reported
 from tests.support.kafka import committed_offset, create_topics, read_all, send_raw, wait_for
@@ -59,7 +69,7 @@ async def test_an_event_whose_consumer_is_killed_mid_handler_is_redelivered_not_
     await broker.start()
     event = population_reported()
     await KafkaEventPublisher(broker).publish(event, topic=topic)
-    await broker.stop()
+    await stop_broker(broker)
 
     first_journal, second_journal = tmp_path / "first.log", tmp_path / "second.log"
     first = _spawn(kafka_bootstrap, topic, group, first_journal, "hang")
@@ -103,7 +113,7 @@ async def test_a_handler_that_succeeds_has_its_offset_committed_after_it_returns
         await asyncio.wait_for(handled.wait(), 30)
         assert await wait_for(lambda: _is_one(committed_offset(kafka_bootstrap, group, topic)), timeout=15)
     finally:
-        await broker.stop()
+        await stop_broker(broker)
     assert offsets_seen_inside_handler[0] in (None, -1, 0), "nothing is committed while the handler runs"
 
 
@@ -145,7 +155,7 @@ async def test_malformed_and_failing_events_are_dead_lettered_with_a_reason_and_
         assert await wait_for(lambda: good.id in processed, timeout=60)
         dead = await read_all(kafka_bootstrap, f"{topic}.dlq", expected=3, timeout=30)
     finally:
-        await broker.stop()
+        await stop_broker(broker)
 
     reasons = [dict(r.headers)["x-dlq-reason"].decode() for r in dead]
     assert len(dead) == 3
@@ -158,3 +168,67 @@ async def test_malformed_and_failing_events_are_dead_lettered_with_a_reason_and_
     assert dict(dead[0].headers)["x-dlq-original-topic"].decode() == topic
     assert dead[1].value == failing.to_kafka().value, "the original payload is kept"
     assert await committed_offset(kafka_bootstrap, group, topic) == 4
+
+
+async def test_the_correlation_id_of_an_event_is_bound_while_its_handler_runs(kafka_bootstrap, unique):
+
+    topic, group = f"test.corr.{unique}", f"corr-{unique}"
+    await create_topics(kafka_bootstrap, topic)
+    seen: list[str | None] = []
+
+    async def handle(event: CloudEvent) -> None:
+        seen.append(current_correlation_id())
+
+    bind_correlation_id(f"req-{unique}")
+    event = make_event(
+        PopulationReported(community_code="420106002003", as_of=date(2025, 6, 30), residents=1, households=1),
+        source="/civicgrid/tests",
+    )
+    assert event.correlationid == f"req-{unique}"
+    broker = create_broker(_settings(kafka_bootstrap))
+    subscribe_events(
+        broker, topics=[topic], group_id=group, routes=EventRoutes({POPULATION_REPORTED: handle})
+    )
+    await broker.start()
+    try:
+        bind_correlation_id("something-else")
+        await KafkaEventPublisher(broker).publish(event, topic=topic)
+        assert await wait_for(lambda: bool(seen), timeout=30)
+    finally:
+        await stop_broker(broker)
+    assert seen == [f"req-{unique}"]
+
+
+async def test_a_batched_commit_never_covers_a_record_whose_handler_is_still_running(kafka_bootstrap, unique):
+    topic, group = f"test.batch.{unique}", f"batch-{unique}"
+    await create_topics(kafka_bootstrap, topic)
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(event: CloudEvent) -> None:
+        if event.data["residents"] == 2:
+            await release.wait()
+        handled.append(event.data["residents"])
+
+    settings = _settings(kafka_bootstrap).model_copy(update={"consumer_commit_interval_seconds": 0.1})
+    broker = create_broker(settings)
+    routes = EventRoutes({POPULATION_REPORTED: handle})
+    subscribe_events(broker, topics=[topic], group_id=group, routes=routes)
+    await broker.start()
+    try:
+        publisher = KafkaEventPublisher(broker)
+        await publisher.publish_many([(topic, population_reported(residents=n)) for n in (1, 2)])
+        assert await wait_for(lambda: handled == [1], timeout=30)
+        assert await wait_for(lambda: _is_one(committed_offset(kafka_bootstrap, group, topic)), timeout=15)
+        await asyncio.sleep(0.5)  # several flush intervals pass while record 2 is in its handler
+        assert await committed_offset(kafka_bootstrap, group, topic) == 1
+        release.set()
+        assert await wait_for(lambda: handled == [1, 2], timeout=30)
+        assert await wait_for(lambda: _is_two(committed_offset(kafka_bootstrap, group, topic)), timeout=15)
+    finally:
+        release.set()
+        await stop_broker(broker)
+
+
+async def _is_two(offset_coroutine) -> bool:
+    return bool(await offset_coroutine == 2)

@@ -10,7 +10,13 @@ from pymongo.errors import DuplicateKeyError
 
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_runtime.idempotency import idempotent
-from civicgrid_runtime.kafka import EventRoutes, KafkaEventPublisher, create_broker, subscribe_events
+from civicgrid_runtime.kafka import (
+    EventRoutes,
+    KafkaEventPublisher,
+    create_broker,
+    stop_broker,
+    subscribe_events,
+)
 from civicgrid_runtime.outbox import OutboxRelay, PendingEvent
 from civicgrid_runtime.settings import ServiceSettings
 from civicgrid_runtime.stores.mongo import MongoEmbeddedOutbox, MongoInbox, new_document_outbox, outbox_update
@@ -102,7 +108,7 @@ async def test_an_outbox_event_republished_after_a_relay_crash_has_one_effect(
         assert await wait_for(lambda: len(effects) == 1, timeout=30)
         await asyncio.sleep(1.0)
     finally:
-        await broker.stop()
+        await stop_broker(broker)
     assert effects == [event.id], "the consumer applied the effect once"
     final = await db.communities.find_one({"_id": "420106002003"})
     assert final is not None

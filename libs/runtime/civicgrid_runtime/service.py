@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from civicgrid_runtime.kafka.broker import stop_broker
 from civicgrid_runtime.kafka.topics import ensure_topics, with_dead_letters
 from civicgrid_runtime.logging import get_logger
 from civicgrid_runtime.outbox import OutboxRelay
@@ -54,7 +55,7 @@ class ServiceLifecycle:
                 await stop()
             if self.relay is not None:
                 await self.relay.stop()
-            await self.broker.stop()
+            await stop_broker(self.broker)
             for hook in reversed(self.on_stop):
                 await hook()
             log.info("service stopped")

@@ -31,6 +31,8 @@ class ServiceSettings(BaseSettings):
     kafka_client_id: str | None = None
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0, le=60)
+    consumer_commit_every: int = Field(default=200, ge=1, le=100_000)
+    consumer_commit_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
     keys_dir: Path = Field(default=Path(".local/keys"))

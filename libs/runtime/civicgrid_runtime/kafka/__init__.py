@@ -1,6 +1,6 @@
 """Kafka with the project's guarantees: at-least-once consumption, idempotent producer, dead letters."""
 
-from civicgrid_runtime.kafka.broker import create_broker
+from civicgrid_runtime.kafka.broker import create_broker, offset_tracker, stop_broker
 from civicgrid_runtime.kafka.consumer import EventHandler, EventRoutes, subscribe_events
 from civicgrid_runtime.kafka.dlq import DEAD_LETTER_SUFFIX, DeadLetterPolicy, dead_letter_topic
 from civicgrid_runtime.kafka.publisher import KafkaEventPublisher
@@ -13,5 +13,7 @@ __all__ = [
     "KafkaEventPublisher",
     "create_broker",
     "dead_letter_topic",
+    "offset_tracker",
+    "stop_broker",
     "subscribe_events",
 ]

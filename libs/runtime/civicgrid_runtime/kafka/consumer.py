@@ -9,7 +9,6 @@ from typing import Any, Literal
 import structlog
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
 from civicgrid_contracts.envelope import CloudEvent
@@ -40,9 +39,10 @@ class EventRoutes:
         return frozenset(self._routes)
 
 
-async def _raw_body(msg: StreamMessage[Any]) -> bytes:
-    """Never decode in FastStream: a decoding error there would bypass the dead-letter middleware."""
-    return bytes(msg.body or b"")
+async def _raw_record(msg: StreamMessage[Any]) -> Any:
+    """Hand the handler the Kafka record itself: FastStream never decodes (a decoding error there
+    would bypass the dead-letter middleware) and needs no dependency injection per message."""
+    return msg.raw_message
 
 
 async def _tolerant_parser(
@@ -75,12 +75,9 @@ def subscribe_events(
     if not group_id:
         raise ValueError("every subscriber needs a group_id")
 
-    async def consume(body: bytes, message: KafkaMessage) -> None:
-        record = message.raw_message
-        if isinstance(record, tuple):  # pragma: no cover - batch subscribers are not used
-            raise TypeError("batch records are not supported")
+    async def consume(record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            event = CloudEvent.from_kafka(record.key, record.value or body, list(record.headers or ()))
+            event = CloudEvent.from_kafka(record.key, record.value or b"", list(record.headers or ()))
         except UnknownEventType as unknown:
             if not skip_unknown_types:
                 raise
@@ -98,7 +95,7 @@ def subscribe_events(
         group_id=group_id,
         auto_offset_reset=auto_offset_reset,
         max_poll_records=max_poll_records,
-        decoder=_raw_body,
+        decoder=_raw_record,
         parser=_tolerant_parser,
     )(consume)
 
