@@ -101,9 +101,17 @@ _PLACES, _ORGANISATIONS, _MEMBERSHIPS, _DEPLOYMENT, _REQUESTS, _DELIVERY, _HOTLI
 _ROUTES: tuple[tuple[str, tuple[type[EventPayload], ...]], ...] = (
     (
         _PLACES,
-        (org.PlaceRegistered, org.PlaceUpdated, org.PlaceDissolved, org.GridDefined, org.GridBuildingMoved),
+        (
+            org.PlaceRegistered,
+            org.PlaceUpdated,
+            org.PlaceDissolved,
+            org.GridDefined,
+            org.GridBuildingMoved,
+            org.GridUpdated,
+            org.GridDissolved,
+        ),
     ),
-    (_ORGANISATIONS, (org.OrganisationFormed, org.OrganisationDissolved)),
+    (_ORGANISATIONS, (org.OrganisationFormed, org.OrganisationDissolved, org.OrganisationUpdated)),
     (
         _MEMBERSHIPS,
         (org.PersonRegistered, org.MembershipStarted, org.MembershipEnded, org.CrossAppointmentFlagged),

@@ -50,6 +50,7 @@ from civicgrid_contracts.events import (
     Tier,
     Urgency,
 )
+from civicgrid_contracts.events.org import GridDissolved, GridUpdated, OrganisationUpdated
 
 COMMUNITY = "420102001001"
 STREET = "420102001000"
@@ -76,6 +77,8 @@ def example_payloads() -> dict[str, EventPayload]:
         PlaceDissolved(community_code=c, code=BUILDING, reason="demolished for renewal"),
         GridDefined(community_code=c, grid_id=GRID, name="第三网格", building_codes=[BUILDING]),
         GridBuildingMoved(community_code=c, building_code=BUILDING, from_grid_id=GRID, to_grid_id=OTHER_GRID),
+        GridUpdated(community_code=c, grid_id=GRID, name="第三网格（东）"),
+        GridDissolved(community_code=c, grid_id=OTHER_GRID, reason="merged into the third grid"),
         OrganisationFormed(
             community_code=c,
             org_id="org-oc-c02",
@@ -86,6 +89,7 @@ def example_payloads() -> dict[str, EventPayload]:
         OrganisationDissolved(
             community_code=c, org_id="org-oc-c02", reason="term ended, new committee elected"
         ),
+        OrganisationUpdated(community_code=c, org_id="org-oc-c02", name="第二届业主委员会"),
         PersonRegistered(
             community_code=c, person_id="p-8f2c", display_name="王某", party_member=True, phone="138****5678"
         ),

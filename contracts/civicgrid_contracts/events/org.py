@@ -146,6 +146,34 @@ class GridDefined(EventPayload):
         return self
 
 
+class GridUpdated(EventPayload):
+    """A grid was renamed. Only what changed is given."""
+
+    event_type = "cn.civicgrid.org.grid.updated.v1"
+
+    grid_id: GridId
+    name: ShortText | None = Field(default=None, description="The new name; null if unchanged.")
+
+    @model_validator(mode="after")
+    def _grid_in_community(self) -> GridUpdated:
+        same_community(self.community_code, self.grid_id, "grid_id")
+        return self
+
+
+class GridDissolved(EventPayload):
+    """A grid was dissolved (it had no buildings left)."""
+
+    event_type = "cn.civicgrid.org.grid.dissolved.v1"
+
+    grid_id: GridId
+    reason: FreeText | None = None
+
+    @model_validator(mode="after")
+    def _grid_in_community(self) -> GridDissolved:
+        same_community(self.community_code, self.grid_id, "grid_id")
+        return self
+
+
 class GridBuildingMoved(EventPayload):
     """A building moved from one grid of the community to another."""
 
@@ -174,6 +202,15 @@ class OrganisationFormed(EventPayload):
     name: ShortText
     place_code: PlaceCode
     parent_org_id: Identifier | None = None
+
+
+class OrganisationUpdated(EventPayload):
+    """An organisation was renamed. Only what changed is given."""
+
+    event_type = "cn.civicgrid.org.organisation.updated.v1"
+
+    org_id: Identifier
+    name: ShortText | None = Field(default=None, description="The new name; null if unchanged.")
 
 
 class OrganisationDissolved(EventPayload):

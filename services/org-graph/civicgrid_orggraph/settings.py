@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from civicgrid_orggraph.domain.cross_appointments import DEFAULT_POLICY, RuleMode
 from civicgrid_runtime.settings import ServiceSettings
+
+DEV_SALT = "civicgrid-development-salt"
 
 
 class OrgGraphSettings(ServiceSettings):
@@ -17,3 +20,23 @@ class OrgGraphSettings(ServiceSettings):
     neo4j_password: str | None = None
     neo4j_database: str | None = None
     consumer_group: str = "org-graph"
+    id_hash_salt: str = Field(default=DEV_SALT, min_length=16, description="Key of the ID-number hash.")
+    cross_appointment_policy: dict[str, RuleMode] = Field(
+        default_factory=dict,
+        description=(
+            'Per-rule mode overrides, JSON: {"owners_committee_chair_manages_property_company": "reject"}.'
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _checked(self) -> OrgGraphSettings:
+        unknown = set(self.cross_appointment_policy) - set(DEFAULT_POLICY)
+        if unknown:
+            raise ValueError(f"unknown cross-appointment rules: {', '.join(sorted(unknown))}")
+        if self.environment == "production" and self.id_hash_salt == DEV_SALT:
+            raise ValueError("set ORGGRAPH_ID_HASH_SALT to a secret in production")
+        return self
+
+    @property
+    def policy(self) -> dict[str, RuleMode]:
+        return {**DEFAULT_POLICY, **self.cross_appointment_policy}

@@ -1,0 +1,83 @@
+"""CSV and Excel (XLSX) tables: read into numbered rows of text, write from dicts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+
+from openpyxl import Workbook, load_workbook
+
+from civicgrid_runtime.errors import InvalidInput
+
+MAX_ROWS = 200_000
+Table = tuple[list[str], list[tuple[int, dict[str, str]]]]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _table(lines: Sequence[Sequence[object]]) -> Table:
+    if not lines:
+        raise InvalidInput("the file is empty: expected a header row")
+    header = [_cell(h).lower() for h in lines[0]]
+    while header and not header[-1]:
+        header.pop()
+    rows: list[tuple[int, dict[str, str]]] = []
+    for number, line in enumerate(lines[1:], start=2):
+        values = [_cell(v) for v in line]
+        if not any(values):
+            continue
+        rows.append((number, {h: (values[i] if i < len(values) else "") for i, h in enumerate(header) if h}))
+        if len(rows) > MAX_ROWS:
+            raise InvalidInput(f"at most {MAX_ROWS} rows per file; split it by street or community")
+    return header, rows
+
+
+def read_table(filename: str, content: bytes) -> Table:
+    """Read a CSV (UTF-8, with or without BOM; or GB18030) or the first sheet of an XLSX workbook."""
+    name = filename.lower()
+    if name.endswith(".xlsx"):
+        try:
+            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        except Exception as error:
+            raise InvalidInput(
+                f"{filename} is not a readable XLSX workbook: {type(error).__name__}"
+            ) from None
+        sheet = book.worksheets[0]
+        return _table([list(r) for r in sheet.iter_rows(values_only=True)])
+    if name.endswith(".csv"):
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                text = content.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            raise InvalidInput(f"{filename} is neither UTF-8 nor GB18030 text")
+        return _table(list(csv.reader(io.StringIO(text))))
+    raise InvalidInput("upload a .csv or .xlsx file")
+
+
+def write_csv(columns: Sequence[str], rows: Sequence[Mapping[str, object]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def write_xlsx(columns: Sequence[str], rows: Sequence[Mapping[str, object]], title: str) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.append(list(columns))
+    for row in rows:
+        sheet.append([row.get(c, "") for c in columns])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

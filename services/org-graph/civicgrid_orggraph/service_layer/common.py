@@ -1,0 +1,86 @@
+"""Helpers shared by the use cases: lookups that raise the right error, idempotency keys, views."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from civicgrid_orggraph.service_layer.ports import GraphTx, GridRecord, OrgRecord, PersonRecord, PlaceRecord
+from civicgrid_runtime.auth import Principal
+from civicgrid_runtime.errors import NotFound, RuleViolation
+
+
+def idempotency_scope(principal: Principal, action: str, key: str | None) -> str | None:
+    """Keys are per caller and per action, so two coordinators never collide."""
+    return f"{principal.subject}|{action}|{key}" if key else None
+
+
+def fingerprint(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def require_place(g: GraphTx, code: str, *, active: bool = True) -> PlaceRecord:
+    place = await g.get_place(code)
+    if place is None:
+        raise NotFound(f"no place with code {code}")
+    if active and not place.active:
+        raise RuleViolation("place_active", f"place {code} ({place.name}) has been dissolved")
+    return place
+
+
+async def require_org(g: GraphTx, org_id: str, *, active: bool = True) -> OrgRecord:
+    org = await g.get_org(org_id)
+    if org is None:
+        raise NotFound(f"no organisation with id {org_id}")
+    if active and not org.active:
+        raise RuleViolation("organisation_active", f"organisation {org_id} ({org.name}) has been dissolved")
+    return org
+
+
+async def require_grid(g: GraphTx, grid_id: str) -> GridRecord:
+    grid = await g.get_grid(grid_id)
+    if grid is None:
+        raise NotFound(f"no grid with id {grid_id}")
+    if not grid.active:
+        raise RuleViolation("grid_active", f"grid {grid_id} has been dissolved")
+    return grid
+
+
+async def require_person(g: GraphTx, person_id: str) -> PersonRecord:
+    person = await g.get_person(person_id)
+    if person is None:
+        raise NotFound(f"no person with id {person_id}")
+    return person
+
+
+def place_view(p: PlaceRecord) -> dict[str, Any]:
+    return {
+        "code": p.code,
+        "kind": p.kind.value,
+        "name": p.name,
+        "parent_code": p.parent_code,
+        "active": p.active,
+        "attributes": p.attributes,
+    }
+
+
+def org_view(o: OrgRecord) -> dict[str, Any]:
+    return {
+        "org_id": o.ref.org_id,
+        "kind": o.ref.kind.value,
+        "name": o.name,
+        "place_code": o.ref.place.code,
+        "parent_org_id": o.parent_org_id,
+        "active": o.active,
+    }
+
+
+def person_view(p: PersonRecord) -> dict[str, Any]:
+    return {
+        "person_id": p.person_id,
+        "display_name": p.display_name,
+        "party_member": p.party_member,
+        "phone": p.phone,
+        "community_code": p.community_code,
+    }
