@@ -20,6 +20,14 @@ _PERSONAL_DATA_MESSAGE = (
     "remove ID-card numbers; see redact_personal_data)"
 )
 
+# In identifiers, only a whole segment (between . _ : -) counts: a random id such as
+# "p-d0d6a17840194694" merely contains phone-like digits, while "p-13812345678" is a phone number.
+_ID_SEGMENT_MOBILE = r"(^|[._:-])1[3-9][0-9]{9}([._:-]|$)"
+_ID_SEGMENT_ID_CARD = r"(^|[._:-])[0-9]{17}[0-9Xx]([._:-]|$)"
+IDENTIFIER_PERSONAL_DATA_SCHEMA: dict[str, Any] = {
+    "not": {"anyOf": [{"pattern": _ID_SEGMENT_MOBILE}, {"pattern": _ID_SEGMENT_ID_CARD}]}
+}
+
 COMMUNITY_CODE_PATTERN = r"^[0-9]{12}$"
 GRID_ID_PATTERN = r"^[0-9]{15}$"
 MASKED_PHONE_PATTERN = r"^[0-9]{0,3}\*{4,8}[0-9]{4}$"
@@ -47,7 +55,7 @@ def _identifier(value: str) -> str:
         raise ValueError(
             "identifier must be 1-64 letters, digits or . _ : - (starting with a letter or digit)"
         )
-    if _contains_personal_data(value):
+    if re.search(_ID_SEGMENT_MOBILE, value) or re.search(_ID_SEGMENT_ID_CARD, value):
         raise ValueError("identifier must not be a phone number or an ID-card number")
     return value
 
@@ -98,7 +106,7 @@ GridId = Annotated[
 Identifier = Annotated[
     str,
     AfterValidator(_identifier),
-    WithJsonSchema({"type": "string", "pattern": IDENTIFIER_PATTERN, **PERSONAL_DATA_SCHEMA}),
+    WithJsonSchema({"type": "string", "pattern": IDENTIFIER_PATTERN, **IDENTIFIER_PERSONAL_DATA_SCHEMA}),
 ]
 """An opaque id (person, organisation, request...): never a phone or ID-card number."""
 

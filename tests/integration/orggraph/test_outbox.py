@@ -12,7 +12,7 @@ from civicgrid_contracts.events.org import PlaceRegistered
 from civicgrid_runtime.kafka import EventRoutes, KafkaEventPublisher, create_broker, subscribe_events
 from civicgrid_runtime.outbox import OutboxRelay, PendingEvent
 from civicgrid_runtime.settings import ServiceSettings
-from civicgrid_runtime.stores.neo4j import Neo4jOutboxStore, already_processed, remember_processed
+from civicgrid_runtime.stores.neo4j import Neo4jOutboxStore, claim_event
 from tests.integration.orggraph.conftest import Api, NewCommunity
 from tests.support.kafka import wait_for
 
@@ -55,14 +55,13 @@ async def test_a_relay_killed_between_publish_and_mark_republishes_and_the_effec
         deliveries.append(event.id)
 
         async def apply(tx) -> None:
-            if await already_processed(tx, f"test-{unique}", event.id):
+            if not await claim_event(tx, f"test-{unique}", event.id):
                 return
             await (
                 await tx.run(
                     "MERGE (n:OutboxTestEffect {id: $id}) SET n.count = coalesce(n.count, 0) + 1", id=unique
                 )
             ).consume()
-            await remember_processed(tx, f"test-{unique}", event.id)
 
         async with neo4j_driver.session() as session:
             await session.execute_write(apply)

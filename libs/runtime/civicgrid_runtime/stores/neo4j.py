@@ -51,21 +51,21 @@ async def append_outbox(tx: AsyncManagedTransaction, events: Sequence[CloudEvent
     await result.consume()
 
 
-async def already_processed(tx: AsyncManagedTransaction, consumer: str, event_id: str) -> bool:
-    """Inside a handler's transaction: true if this consumer stored this event's effect before."""
-    result = await tx.run(
-        "MATCH (p:ProcessedEvent {key: $key}) RETURN count(p) AS n", key=f"{consumer}:{event_id}"
-    )
-    record = await result.single()
-    return bool(record and record["n"])
+async def claim_event(tx: AsyncManagedTransaction, consumer: str, event_id: str) -> bool:
+    """Inside a handler's transaction, before its effect: True if this consumer sees the event first.
 
-
-async def remember_processed(tx: AsyncManagedTransaction, consumer: str, event_id: str) -> None:
+    The MERGE on the uniquely constrained key takes a write lock, so a concurrent handler of the same
+    event (a redelivery during a rebalance) waits for this transaction and then gets False. If the
+    effect's transaction rolls back, so does the claim.
+    """
     result = await tx.run(
-        "MERGE (p:ProcessedEvent {key: $key}) ON CREATE SET p.at = datetime()",
+        "MERGE (p:ProcessedEvent {key: $key}) "
+        "ON CREATE SET p.at = datetime(), p.fresh = true ON MATCH SET p.fresh = false "
+        "RETURN p.fresh AS fresh",
         key=f"{consumer}:{event_id}",
     )
-    await result.consume()
+    record = await result.single()
+    return bool(record and record["fresh"])
 
 
 class Neo4jOutboxStore:

@@ -213,18 +213,5 @@ class PeopleTx(TxBase):
         )
 
     # inbound events ---------------------------------------------------------------------------
-    async def already_processed(self, consumer: str, event_id: str) -> bool:
-        return await runtime_store.already_processed(self._tx, consumer, event_id)
-
-    async def remember_processed(self, consumer: str, event_id: str) -> None:
-        await runtime_store.remember_processed(self._tx, consumer, event_id)
-
     async def claim_event(self, consumer: str, event_id: str) -> bool:
-        """Mark the event processed first (a write lock): a concurrent handler of the same event waits
-        for this transaction and then sees it claimed. Same node and key as ``remember_processed``."""
-        row = await self._one(
-            "MERGE (p:ProcessedEvent {key: $key}) ON CREATE SET p.at = datetime(), p.fresh = true "
-            "ON MATCH SET p.fresh = false RETURN p.fresh AS fresh",
-            key=f"{consumer}:{event_id}",
-        )
-        return bool(row and row["fresh"])
+        return await runtime_store.claim_event(self._tx, consumer, event_id)
