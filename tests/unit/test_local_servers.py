@@ -324,7 +324,6 @@ def test_a_started_process_is_detached_logged_and_stopped_by_its_pid_file(tmp_pa
     assert "starting sleeper" in log_path.read_text()
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_a_pid_reused_by_a_later_process_is_not_taken_for_ours(tmp_path: Path) -> None:
     pid_path = tmp_path / "reused.pid"
     pid_path.write_text(f"{os.getpid()}\n")

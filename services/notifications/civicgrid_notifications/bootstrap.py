@@ -2,15 +2,51 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from importlib import resources
 
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from py_vapid import Vapid02
+
+from civicgrid_notifications.adapters.channels.sms import SmsGatewayChannel
+from civicgrid_notifications.adapters.channels.webpush import (
+    WebPushChannel,
+    load_or_create_vapid_key,
+    vapid_public_key,
+)
+from civicgrid_notifications.adapters.channels.wechat import WeChatChannel
+from civicgrid_notifications.adapters.live import LiveHub
+from civicgrid_notifications.adapters.mongo_delivery import (
+    CompositeDeliveryStore,
+    MongoBroadcastDeliveries,
+    MongoDeliveryStore,
+)
+from civicgrid_notifications.adapters.mongo_directory import MongoDirectory
+from civicgrid_notifications.adapters.mongo_feed import MongoFeedStore
+from civicgrid_notifications.adapters.mongo_preferences import MongoPreferenceStore
+from civicgrid_notifications.domain.rules import load_default_rulebook
+from civicgrid_notifications.entrypoints import consumers
+from civicgrid_notifications.entrypoints.http import HttpDeps, feed_router
+from civicgrid_notifications.entrypoints.stream import stream_router
+from civicgrid_notifications.entrypoints.worker import periodic
+from civicgrid_notifications.service_layer.broadcast_push import BroadcastPusher
+from civicgrid_notifications.service_layer.delivery import Channel, DeliveryWorker
+from civicgrid_notifications.service_layer.feed import FeedService
+from civicgrid_notifications.service_layer.notify import EventNotifier
 from civicgrid_notifications.settings import NotificationsSettings
-from civicgrid_runtime.http import HealthChecks, create_service_app
-from civicgrid_runtime.kafka import create_broker
+from civicgrid_runtime.auth import TokenVerifier
+from civicgrid_runtime.auth.keys import read_public_key
+from civicgrid_runtime.http import Authenticator, HealthChecks, create_service_app
+from civicgrid_runtime.kafka import KafkaEventPublisher, create_broker
 from civicgrid_runtime.logging import configure_logging
+from civicgrid_runtime.outbox import OutboxRelay
 from civicgrid_runtime.service import ServiceLifecycle
 from civicgrid_runtime.settings import load_settings
-from civicgrid_runtime.stores.mongo import create_client, ping
+from civicgrid_runtime.stores.mongo import MongoEmbeddedOutbox, MongoInbox, create_client, ping
+
+DELIVERY_TOPIC = "civicgrid.notifications.delivery.v1"
 
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
@@ -19,10 +55,71 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     client = create_client(settings.mongo_uri, settings.service_name)
     db = client[settings.mongo_database]
     broker = create_broker(settings)
-    lifecycle = ServiceLifecycle(
-        settings=settings, broker=broker, topics=["civicgrid.notifications.delivery.v1"]
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+
+    directory = MongoDirectory(db)
+    feed = MongoFeedStore(db)
+    preferences = MongoPreferenceStore(db)
+    deliveries = MongoDeliveryStore(db)
+    broadcast_deliveries = MongoDeliveryStore(db, "broadcast_deliveries")
+    outbox = MongoEmbeddedOutbox([feed.entries, broadcast_deliveries.entries])
+    relay = OutboxRelay(
+        outbox,
+        KafkaEventPublisher(broker),
+        batch_size=settings.outbox_batch_size,
+        poll_interval=settings.outbox_poll_interval_seconds,
     )
-    lifecycle.on_stop.append(client.close)
+    hub = LiveHub(
+        feed, poll_interval=settings.stream_poll_interval_seconds, gap_grace=settings.stream_gap_grace_seconds
+    )
+    notifier = EventNotifier(
+        directory,
+        feed,
+        preferences,
+        load_default_rulebook(),
+        hub,
+        resources_url=settings.resources_public_url,
+    )
+    vapid = load_or_create_vapid_key(
+        settings.vapid_private_key_path or settings.keys_dir / "vapid_private.pem"
+    )
+    worker = DeliveryWorker(
+        CompositeDeliveryStore(deliveries, broadcast_deliveries),
+        preferences,
+        _channels(settings, http, vapid, preferences),
+        max_attempts=settings.delivery_max_attempts,
+        backoff_base=settings.delivery_backoff_base_seconds,
+        backoff_cap=settings.delivery_backoff_cap_seconds,
+    )
+
+    topics = consumers.subscribe(
+        broker, notifier, MongoInbox(db["inbox"]), settings.consumer_group, settings.consumer_offset_reset
+    )
+    lifecycle = ServiceLifecycle(
+        settings=settings, broker=broker, relay=relay, topics=[*topics, DELIVERY_TOPIC]
+    )
+
+    async def indexes() -> None:
+        await directory.ensure_indexes()
+        await feed.ensure_indexes()
+        await deliveries.ensure_indexes()
+        await broadcast_deliveries.ensure_indexes()
+        await outbox.ensure_indexes()
+        await db["inbox"].create_index("consumer")
+
+    async def close_http() -> None:
+        await http.aclose()
+
+    lifecycle.on_start.append(indexes)
+    lifecycle.on_stop.extend([client.close, close_http])
+    lifecycle.background.append(hub.start)
+    lifecycle.background.append(
+        periodic("delivery-worker", worker.run_once, settings.delivery_poll_interval_seconds)
+    )
+    pusher = BroadcastPusher(feed, preferences, directory, preferences, MongoBroadcastDeliveries(db))
+    lifecycle.background.append(
+        periodic("broadcast-pusher", pusher.run_once, settings.delivery_poll_interval_seconds)
+    )
 
     async def mongo_ready() -> None:
         await ping(db)
@@ -30,9 +127,47 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     health = HealthChecks()
     health.add("kafka", lifecycle.kafka_ready)
     health.add("mongodb", mongo_ready)
-    return create_service_app(
+    app = create_service_app(
         "CivicGrid notifications",
         "Members' feeds, live stream and delivery to phones.",
         health,
         lifespan=lifecycle.lifespan,
     )
+    verifier = TokenVerifier(
+        read_public_key(settings.keys_dir, create_if_missing=settings.environment != "production"),
+        settings.jwt_issuer,
+        settings.jwt_audience,
+    )
+    auth = Authenticator(verifier)
+    feeds = FeedService(directory, feed, hub)
+    app.include_router(
+        feed_router(HttpDeps(auth, feeds, directory, preferences, deliveries, vapid_public_key(vapid)))
+    )
+    app.include_router(stream_router(auth, feeds, feed, hub, settings.stream_ping_seconds))
+    static = resources.files("civicgrid_notifications.entrypoints").joinpath("static")
+    app.mount("/app", StaticFiles(directory=str(static), html=True), name="app")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/app/")
+
+    app.state.components = {"hub": hub, "worker": worker, "relay": relay, "feed": feed, "notifier": notifier}
+    return app
+
+
+def _channels(
+    settings: NotificationsSettings,
+    http: httpx.AsyncClient,
+    vapid: Vapid02,
+    preferences: MongoPreferenceStore,
+) -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
+    if "web_push" in settings.channels:
+        channels["web_push"] = WebPushChannel(
+            http, vapid, settings.vapid_subject, on_gone=preferences.remove_push_subscription
+        )
+    if "sms" in settings.channels and settings.sms_gateway_url:
+        channels["sms"] = SmsGatewayChannel(http, settings.sms_gateway_url, settings.sms_gateway_token)
+    if "wechat" in settings.channels and settings.wechat_gateway_url:
+        channels["wechat"] = WeChatChannel(http, settings.wechat_gateway_url, settings.wechat_template_id)
+    return channels

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -15,3 +18,28 @@ class NotificationsSettings(ServiceSettings):
     mongo_uri: str = Field(default="mongodb://127.0.0.1:27017", pattern=r"^mongodb(\+srv)?://.+")
     mongo_database: str = Field(default="civicgrid_notifications", min_length=1)
     consumer_group: str = "notifications"
+    consumer_offset_reset: Literal["earliest", "latest"] = Field(
+        default="earliest",
+        description="Where a new consumer group starts; earliest rebuilds projections from retained history.",
+    )
+    public_url: str = Field(default="http://127.0.0.1:8003", description="Where phones reach this service.")
+    resources_public_url: str = Field(default="http://127.0.0.1:8002", description="Base of request links.")
+    stream_poll_interval_seconds: float = Field(default=0.5, gt=0, le=30)
+    stream_gap_grace_seconds: float = Field(default=3.0, ge=0, le=120)
+    stream_ping_seconds: float = Field(default=15.0, gt=0, le=300)
+    channels: list[str] = Field(
+        default_factory=lambda: ["web_push"],
+        description="Enabled phone channels, any of web_push, sms, wechat (JSON list in the environment).",
+    )
+    vapid_private_key_path: Path | None = Field(
+        default=None, description="PEM P-256 key; default <keys_dir>/vapid_private.pem (created in dev)."
+    )
+    vapid_subject: str = "mailto:ops@civicgrid.example"
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str = ""
+    wechat_gateway_url: str | None = None
+    wechat_template_id: str = "civicgrid-notice"
+    delivery_poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    delivery_max_attempts: int = Field(default=5, ge=1, le=20)
+    delivery_backoff_base_seconds: float = Field(default=2.0, gt=0, le=600)
+    delivery_backoff_cap_seconds: float = Field(default=600.0, gt=0, le=86_400)

@@ -1,0 +1,146 @@
+"""Web Push (RFC 8030) with VAPID (RFC 8292) and message encryption (RFC 8291, aes128gcm).
+
+Each subscription (``endpoint`` + the browser's ``p256dh`` public key and ``auth`` secret) gets the
+payload encrypted with a fresh ECDH key; only that browser can read it. A 404/410 from the push
+service means the subscription is gone: it is removed, and the delivery fails for good when none is left.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import http_ece
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid02
+
+from civicgrid_notifications.domain.delivery import DeliveryStatus
+from civicgrid_notifications.service_layer.delivery import DeliveryError, Outbound
+
+URGENCY = {"low": "low", "normal": "normal", "high": "high", "critical": "high"}
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def load_or_create_vapid_key(path: Path) -> Vapid02:
+    """The server's VAPID key (P-256, PEM). Created on first use outside production."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.write_bytes(pem)
+        path.chmod(0o600)
+    return Vapid02.from_pem(path.read_bytes())
+
+
+def vapid_public_key(vapid: Vapid02) -> str:
+    """The applicationServerKey a browser subscribes with (base64url, uncompressed point)."""
+    raw = vapid.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return b64url_encode(raw)
+
+
+def encrypt(payload: bytes, p256dh: str, auth: str) -> bytes:
+    """RFC 8291: aes128gcm content coding with a fresh sender key (its public key is the keyid)."""
+    sender = ec.generate_private_key(ec.SECP256R1())
+    result: bytes = http_ece.encrypt(
+        payload,
+        private_key=sender,
+        dh=b64url_decode(p256dh),
+        auth_secret=b64url_decode(auth),
+        version="aes128gcm",
+    )
+    return result
+
+
+class WebPushChannel:
+    name = "web_push"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        vapid: Vapid02,
+        subject: str,
+        ttl_seconds: int = 86_400,
+        on_gone: Callable[[str, str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._client = client
+        self._vapid = vapid
+        self._subject = subject
+        self._ttl = ttl_seconds
+        self._on_gone = on_gone
+
+    def _authorization(self, endpoint: str) -> str:
+        parts = urlsplit(endpoint)
+        claims = {
+            "aud": f"{parts.scheme}://{parts.netloc}",
+            "exp": int(time.time()) + 12 * 3600,
+            "sub": self._subject,
+        }
+        return str(self._vapid.sign(claims)["Authorization"])
+
+    async def send(self, outbound: Outbound, address: Mapping[str, Any]) -> DeliveryStatus:
+        subscriptions = list((address.get("web_push") or {}).values())
+        if not subscriptions:
+            raise DeliveryError("the member has no push subscription", permanent=True)
+        payload = json.dumps(
+            {
+                "title": outbound.title,
+                "body": outbound.body,
+                "link": outbound.link,
+                "ids": list(outbound.entry_ids),
+                "category": outbound.category,
+            },
+            ensure_ascii=False,
+        ).encode()
+        accepted = 0
+        errors: list[DeliveryError] = []
+        for sub in subscriptions:
+            try:
+                await self._send_one(outbound, sub, payload)
+                accepted += 1
+            except DeliveryError as error:
+                errors.append(error)
+        if accepted:
+            return DeliveryStatus.SENT
+        permanent = all(e.permanent for e in errors)
+        raise DeliveryError("; ".join(str(e) for e in errors), permanent=permanent)
+
+    async def _send_one(self, outbound: Outbound, sub: Mapping[str, Any], payload: bytes) -> None:
+        endpoint = str(sub["endpoint"])
+        keys = sub.get("keys") or {}
+        body = encrypt(payload, str(keys["p256dh"]), str(keys["auth"]))
+        headers = {
+            "TTL": str(self._ttl),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "Urgency": URGENCY.get(outbound.priority, "normal"),
+            "Authorization": self._authorization(endpoint),
+        }
+        try:
+            response = await self._client.post(endpoint, content=body, headers=headers)
+        except httpx.HTTPError as error:
+            raise DeliveryError(f"push service unreachable: {type(error).__name__}") from None
+        if response.status_code in (404, 410):
+            if self._on_gone is not None:
+                await self._on_gone(outbound.member_id, endpoint)
+            raise DeliveryError(f"push subscription gone (HTTP {response.status_code})", permanent=True)
+        if response.status_code >= 300:
+            transient = response.status_code >= 500 or response.status_code == 429
+            raise DeliveryError(f"push service answered HTTP {response.status_code}", permanent=not transient)

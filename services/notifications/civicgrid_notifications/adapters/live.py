@@ -1,0 +1,155 @@
+"""Live streams without change streams: an in-process pub/sub fed by a poll of the feed's sequence.
+
+FerretDB has no change streams, so each process runs one poller that reads every stream-visible
+change with ``seq > watermark`` (personal entries, broadcasts, broadcast states) and hands it to the
+open streams of this process. A write in this process ``nudge``s the poller so its streams hear it at
+once; writes by other instances (or before a restart) arrive at the next poll. Sequence numbers are
+reserved before the write lands, so a low one may commit after a higher one: the watermark only moves
+past a missing number once it has been seen, or after ``gap_grace`` seconds (a reservation whose
+write never happened: a duplicate skipped, a crash).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from civicgrid_notifications.adapters.mongo_feed import Change
+from civicgrid_notifications.service_layer.ports import FeedItem
+from civicgrid_runtime.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class ChangeSource(Protocol):
+    async def changes_after(self, seq: int, limit: int) -> list[Change]: ...
+    async def current_seq(self) -> int: ...
+
+
+@dataclass(eq=False)
+class Subscription:
+    member_id: str
+    audiences: frozenset[str]
+    queue: asyncio.Queue[FeedItem] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    overflowed: bool = False
+
+    def offer(self, item: FeedItem) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True  # the stream closes; the device reconnects with Last-Event-ID
+
+
+class SequenceWatermark:
+    """Tracks which sequence numbers were handled; tolerates numbers that never appear."""
+
+    def __init__(self, start: int, gap_grace: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.low = start
+        self._seen: set[int] = set()
+        self._missing_since: dict[int, float] = {}
+        self._grace = gap_grace
+        self._clock = clock
+
+    def is_new(self, seq: int) -> bool:
+        return seq > self.low and seq not in self._seen
+
+    def mark(self, seq: int) -> None:
+        if seq > self.low:
+            self._seen.add(seq)
+            self._missing_since.pop(seq, None)
+
+    def advance(self, highest_reserved: int) -> None:
+        now = self._clock()
+        for seq in range(self.low + 1, highest_reserved + 1):
+            if seq not in self._seen:
+                self._missing_since.setdefault(seq, now)
+        while self.low < highest_reserved:
+            nxt = self.low + 1
+            if nxt in self._seen:
+                self._seen.discard(nxt)
+            elif now - self._missing_since.get(nxt, now) >= self._grace:
+                self._missing_since.pop(nxt, None)
+            else:
+                break
+            self.low = nxt
+
+
+class LiveHub:
+    def __init__(self, source: ChangeSource, *, poll_interval: float = 0.5, gap_grace: float = 3.0) -> None:
+        self._source = source
+        self._poll_interval = poll_interval
+        self._gap_grace = gap_grace
+        self._subs: dict[str, set[Subscription]] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._watermark: SequenceWatermark | None = None
+
+    def subscribe(self, member_id: str, audiences: Sequence[str]) -> Subscription:
+        sub = Subscription(member_id, frozenset(audiences))
+        self._subs.setdefault(member_id, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subs.get(sub.member_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.member_id]
+
+    def nudge(self) -> None:
+        self._wakeup.set()
+
+    async def poll_once(self) -> int:
+        if self._watermark is None:
+            self._watermark = SequenceWatermark(await self._source.current_seq(), self._gap_grace)
+        mark = self._watermark
+        highest = await self._source.current_seq()
+        dispatched = 0
+        for change in await self._source.changes_after(mark.low, limit=10_000):
+            if not mark.is_new(change.seq):
+                continue
+            dispatched += self._dispatch(change)
+            mark.mark(change.seq)
+        mark.advance(highest)
+        return dispatched
+
+    def _dispatch(self, change: Change) -> int:
+        count = 0
+        if change.member_id is not None:
+            for sub in self._subs.get(change.member_id, ()):
+                sub.offer(change.item)
+                count += 1
+        elif change.audience is not None:
+            for subs in self._subs.values():
+                for sub in subs:
+                    if change.audience in sub.audiences:
+                        sub.offer(change.item)
+                        count += 1
+        return count
+
+    async def run_forever(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # keep streaming; the next poll retries
+                log.warning("live stream poll failed", error=str(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval)
+
+    async def start(self) -> Callable[[], Awaitable[None]]:
+        self._task = asyncio.create_task(self.run_forever(), name="live-hub")
+        return self.stop
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,356 @@
+"""Feeds in MongoDB/FerretDB: personal entries (fan-out on write) merged with broadcasts (fan-out on read).
+
+Every stream-visible change (an entry written, a broadcast sent, a state changed) takes the next value
+of one counter (``counters.feed_seq``) into the changed document's ``seq``. Live streams poll
+``seq > last``; a reconnect's ``Last-Event-ID`` is such a seq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from civicgrid_notifications.domain.model import UNREAD_STATES, Broadcast, FeedEntry, FeedState
+from civicgrid_notifications.service_layer.broadcast_push import PendingBroadcast
+from civicgrid_notifications.service_layer.ports import FeedItem, PageCursor
+
+Document = dict[str, Any]
+DUPLICATE_KEY = 11000
+_UNREAD = [s.value for s in UNREAD_STATES]
+_DONE = [FeedState.READ.value, FeedState.ARCHIVED.value]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A stream-visible change: to one member (``member_id``) or to every member of ``audience``."""
+
+    seq: int
+    item: FeedItem
+    member_id: str | None
+    audience: str | None
+
+
+def _before(cursor: PageCursor | None) -> Document:
+    if cursor is None:
+        return {}
+    return {
+        "$or": [
+            {"created_at": {"$lt": cursor.created_at}},
+            {"created_at": cursor.created_at, "_id": {"$lt": cursor.id}},
+        ]
+    }
+
+
+def _personal(doc: Document) -> FeedItem:
+    return FeedItem(
+        id=doc["_id"],
+        kind="personal",
+        category=doc["category"],
+        priority=doc["priority"],
+        title=doc["title"],
+        body=doc["body"],
+        link=doc.get("link"),
+        state=FeedState(doc["state"]),
+        created_at=doc["created_at"],
+        seq=int(doc["seq"]),
+        community_code=doc["community_code"],
+    )
+
+
+def _broadcast(doc: Document, state: Document | None) -> FeedItem:
+    seq = max(int(doc["seq"]), int(state["seq"]) if state else 0)
+    return FeedItem(
+        id=doc["_id"],
+        kind="broadcast",
+        category=doc["category"],
+        priority=doc["priority"],
+        title=doc["title"],
+        body=doc["body"],
+        link=doc.get("link"),
+        state=FeedState(state["state"]) if state else FeedState.UNSEEN,
+        created_at=doc["created_at"],
+        seq=seq,
+        community_code=doc["community_code"],
+    )
+
+
+class MongoFeedStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.entries = db["feed"]
+        self.broadcasts = db["broadcasts"]
+        self.states = db["broadcast_states"]
+        self.counters = db["counters"]
+
+    async def ensure_indexes(self) -> None:
+        await self.entries.create_index(
+            [("member_id", 1), ("source_event_id", 1), ("rule", 1)], unique=True, name="one_entry_per_event"
+        )
+        await self.entries.create_index([("member_id", 1), ("created_at", -1), ("_id", -1)])
+        await self.entries.create_index([("member_id", 1), ("state", 1)])
+        await self.entries.create_index([("seq", 1)])
+        await self.broadcasts.create_index([("audience", 1), ("created_at", -1), ("_id", -1)])
+        await self.broadcasts.create_index([("seq", 1)])
+        await self.broadcasts.create_index([("push_pending", 1)])
+        await self.states.create_index([("member_id", 1), ("audience", 1), ("state", 1)])
+        await self.states.create_index([("seq", 1)])
+
+    async def next_seq(self, count: int = 1) -> int:
+        """Reserve ``count`` sequence numbers; returns the highest."""
+        doc = await self.counters.find_one_and_update(
+            {"_id": "feed_seq"}, {"$inc": {"value": count}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:  # pragma: no cover - an upsert always returns the document
+            raise RuntimeError("the sequence counter could not be incremented")
+        return int(doc["value"])
+
+    async def current_seq(self) -> int:
+        doc = await self.counters.find_one({"_id": "feed_seq"})
+        return int(doc["value"]) if doc else 0
+
+    async def add_entries(self, entries: Sequence[FeedEntry]) -> int:
+        if not entries:
+            return 0
+        # The unique key (member, event, rule) and the deterministic _id make a redelivery write nothing;
+        # its reserved sequence numbers stay unused (the live poller passes such gaps after a grace).
+        fresh = list(entries)
+        top = await self.next_seq(len(fresh))
+        docs = [self._document(e, top - len(fresh) + 1 + i) for i, e in enumerate(fresh)]
+        try:
+            result = await self.entries.insert_many(docs, ordered=False)
+            return len(result.inserted_ids)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return len(docs) - len(errors)
+
+    @staticmethod
+    def _document(entry: FeedEntry, seq: int) -> Document:
+        m = entry.message
+        return {
+            "_id": entry.id,
+            "member_id": entry.member_id,
+            "rule": entry.rule,
+            "source_event_id": entry.source_event_id,
+            "community_code": entry.community_code,
+            "category": m.category,
+            "priority": m.priority.value,
+            "title": m.title,
+            "body": m.body,
+            "link": m.link,
+            "state": entry.state.value,
+            "created_at": entry.created_at,
+            "seq": seq,
+            "deliveries": entry.deliveries,
+        }
+
+    async def add_broadcast(self, broadcast: Broadcast) -> bool:
+        seq = await self.next_seq()
+        m = broadcast.message
+        try:
+            await self.broadcasts.insert_one(
+                {
+                    "_id": broadcast.id,
+                    "audience": broadcast.audience.key,
+                    "community_code": broadcast.community_code,
+                    "category": m.category,
+                    "priority": m.priority.value,
+                    "title": m.title,
+                    "body": m.body,
+                    "link": m.link,
+                    "created_at": broadcast.created_at,
+                    "created_by": broadcast.created_by,
+                    "seq": seq,
+                    "push_pending": True,
+                    "push_after": "",
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def pending_pushes(self, limit: int) -> list[PendingBroadcast]:
+        found = self.broadcasts.find({"push_pending": True}).sort("seq", 1).limit(limit)
+        return [
+            PendingBroadcast(
+                id=d["_id"],
+                audience=d["audience"],
+                community_code=d["community_code"],
+                category=d["category"],
+                priority=d["priority"],
+                title=d["title"],
+                body=d["body"],
+                link=d.get("link"),
+                push_after=d.get("push_after", ""),
+            )
+            async for d in found
+        ]
+
+    async def advance_push(self, broadcast_id: str, after: str, done: bool) -> None:
+        await self.broadcasts.update_one(
+            {"_id": broadcast_id}, {"$set": {"push_after": after, "push_pending": not done}}
+        )
+
+    async def broadcast(self, broadcast_id: str) -> Document | None:
+        return await self.broadcasts.find_one({"_id": broadcast_id})
+
+    async def _states(self, member_id: str, broadcast_ids: Sequence[str]) -> dict[str, Document]:
+        if not broadcast_ids:
+            return {}
+        keys = [f"{member_id}:{b}" for b in broadcast_ids]
+        return {d["broadcast_id"]: d async for d in self.states.find({"_id": {"$in": keys}})}
+
+    async def page(
+        self,
+        member_id: str,
+        audiences: Sequence[str],
+        *,
+        before: PageCursor | None,
+        limit: int,
+        category: str | None,
+        states: Sequence[FeedState],
+    ) -> tuple[list[FeedItem], bool]:
+        wanted = {s.value for s in states}
+        query: Document = {"member_id": member_id, "state": {"$in": sorted(wanted)}, **_before(before)}
+        bquery: Document = {"audience": {"$in": list(audiences)}, **_before(before)}
+        if category:
+            query["category"] = category
+            bquery["category"] = category
+        order = [("created_at", -1), ("_id", -1)]
+        personal = [
+            _personal(d) for d in await self.entries.find(query).sort(order).limit(limit + 1).to_list()
+        ]
+        more = len(personal) > limit
+        items = personal[:limit]
+        # Broadcasts: read a window, drop those the member moved out of the wanted states.
+        bdocs = await self.broadcasts.find(bquery).sort(order).limit(limit + 1).to_list()
+        more = more or len(bdocs) > limit
+        bstates = await self._states(member_id, [d["_id"] for d in bdocs[:limit]])
+        for doc in bdocs[:limit]:
+            item = _broadcast(doc, bstates.get(doc["_id"]))
+            if item.state.value in wanted:
+                items.append(item)
+        items.sort(key=lambda i: (i.created_at, i.id), reverse=True)
+        if len(items) > limit:
+            return items[:limit], True
+        return items, more
+
+    async def unread_count(self, member_id: str, audiences: Sequence[str]) -> int:
+        personal = await self.entries.count_documents({"member_id": member_id, "state": {"$in": _UNREAD}})
+        if not audiences:
+            return personal
+        total = await self.broadcasts.count_documents({"audience": {"$in": list(audiences)}})
+        done = await self.states.count_documents(
+            {"member_id": member_id, "audience": {"$in": list(audiences)}, "state": {"$in": _DONE}}
+        )
+        return personal + max(0, total - done)
+
+    async def item(self, member_id: str, audiences: Sequence[str], item_id: str) -> FeedItem | None:
+        """The member's own entry or a broadcast addressed to them; None for anything else."""
+        doc = await self.entries.find_one({"_id": item_id, "member_id": member_id})
+        if doc is not None:
+            return _personal(doc)
+        bdoc = await self.broadcasts.find_one({"_id": item_id, "audience": {"$in": list(audiences)}})
+        if bdoc is None:
+            return None
+        return _broadcast(bdoc, (await self._states(member_id, [item_id])).get(item_id))
+
+    async def set_state(self, member_id: str, item: FeedItem, state: FeedState) -> FeedItem:
+        if item.state is state:
+            return item
+        seq = await self.next_seq()
+        if item.kind == "personal":
+            doc = await self.entries.find_one_and_update(
+                {"_id": item.id, "member_id": member_id},
+                {"$set": {"state": state.value, "seq": seq}},
+                return_document=ReturnDocument.AFTER,
+            )
+            return _personal(doc) if doc else item
+        bdoc = await self.broadcasts.find_one({"_id": item.id})
+        if bdoc is None:
+            return item
+        await self.states.update_one(
+            {"_id": f"{member_id}:{item.id}"},
+            {
+                "$set": {
+                    "member_id": member_id,
+                    "broadcast_id": item.id,
+                    "audience": bdoc["audience"],
+                    "state": state.value,
+                    "seq": seq,
+                }
+            },
+            upsert=True,
+        )
+        return _broadcast(bdoc, {"state": state.value, "seq": seq})
+
+    async def set_all_read(self, member_id: str, audiences: Sequence[str], category: str | None) -> int:
+        seq = await self.next_seq()
+        query: Document = {"member_id": member_id, "state": {"$in": _UNREAD}}
+        bquery: Document = {"audience": {"$in": list(audiences)}}
+        if category:
+            query["category"] = category
+            bquery["category"] = category
+        result = await self.entries.update_many(query, {"$set": {"state": FeedState.READ.value, "seq": seq}})
+        changed = result.modified_count
+        bdocs = await self.broadcasts.find(bquery, {"_id": 1, "audience": 1}).to_list()
+        done = await self._states(member_id, [d["_id"] for d in bdocs])
+        for doc in bdocs:
+            if doc["_id"] in done and done[doc["_id"]]["state"] in _DONE:
+                continue
+            await self.states.update_one(
+                {"_id": f"{member_id}:{doc['_id']}"},
+                {
+                    "$set": {
+                        "member_id": member_id,
+                        "broadcast_id": doc["_id"],
+                        "audience": doc["audience"],
+                        "state": FeedState.READ.value,
+                        "seq": seq,
+                    }
+                },
+                upsert=True,
+            )
+            changed += 1
+        return changed
+
+    async def changes_since(self, member_id: str, audiences: Sequence[str], seq: int) -> list[FeedItem]:
+        """What a member's stream missed after ``seq`` (a reconnect's Last-Event-ID), oldest first."""
+        items = [_personal(d) async for d in self.entries.find({"member_id": member_id, "seq": {"$gt": seq}})]
+        bdocs = await self.broadcasts.find(
+            {"audience": {"$in": list(audiences)}, "seq": {"$gt": seq}}
+        ).to_list()
+        changed = {
+            d["broadcast_id"]: d
+            async for d in self.states.find({"member_id": member_id, "seq": {"$gt": seq}})
+        }
+        ids = {d["_id"] for d in bdocs} | set(changed)
+        known = {d["_id"]: d async for d in self.broadcasts.find({"_id": {"$in": sorted(ids)}})}
+        states = await self._states(member_id, sorted(ids))
+        items += [_broadcast(doc, states.get(bid)) for bid, doc in known.items()]
+        return sorted(items, key=lambda i: i.seq)
+
+    async def changes_after(self, seq: int, limit: int) -> list[Change]:
+        """Every stream-visible change after ``seq`` (all members), for the live-stream poller."""
+        changes: list[Change] = []
+        query = {"seq": {"$gt": seq}}
+        async for d in self.entries.find(query).sort("seq", 1).limit(limit):
+            changes.append(Change(int(d["seq"]), _personal(d), d["member_id"], None))
+        async for d in self.broadcasts.find(query).sort("seq", 1).limit(limit):
+            changes.append(Change(int(d["seq"]), _broadcast(d, None), None, d["audience"]))
+        state_docs = await self.states.find(query).sort("seq", 1).limit(limit).to_list()
+        if state_docs:
+            ids = sorted({d["broadcast_id"] for d in state_docs})
+            known = {d["_id"]: d async for d in self.broadcasts.find({"_id": {"$in": ids}})}
+            for s in state_docs:
+                if s["broadcast_id"] in known:
+                    changes.append(
+                        Change(int(s["seq"]), _broadcast(known[s["broadcast_id"]], s), s["member_id"], None)
+                    )
+        changes.sort(key=lambda c: c.seq)
+        return changes

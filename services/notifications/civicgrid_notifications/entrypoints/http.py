@@ -1,0 +1,157 @@
+"""HTTP API: a member's feed, unread count, marks, preferences, phone addresses; broadcasts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from civicgrid_contracts.values import IDENTIFIER_PATTERN
+from civicgrid_notifications.adapters.mongo_delivery import MongoDeliveryStore
+from civicgrid_notifications.adapters.mongo_directory import MongoDirectory
+from civicgrid_notifications.adapters.mongo_preferences import MongoPreferenceStore
+from civicgrid_notifications.domain.model import Audience, FeedState, Message
+from civicgrid_notifications.entrypoints.schemas import (
+    BroadcastIn,
+    Category,
+    ContactsIn,
+    PreferencesIn,
+    PushSubscriptionIn,
+    ReadAll,
+    StateChange,
+)
+from civicgrid_notifications.service_layer.feed import FeedService
+from civicgrid_runtime.auth.principal import Principal
+from civicgrid_runtime.errors import NotFound
+from civicgrid_runtime.http import Authenticator
+
+MemberId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, description="The member's person id.")]
+ItemId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN)]
+
+
+@dataclass
+class HttpDeps:
+    auth: Authenticator
+    feeds: FeedService
+    directory: MongoDirectory
+    preferences: MongoPreferenceStore
+    deliveries: MongoDeliveryStore
+    vapid_public_key: str
+
+
+def feed_router(deps: HttpDeps) -> APIRouter:
+    router = APIRouter(tags=["feed"])
+    who = Depends(deps.auth.principal)
+
+    @router.get("/me", summary="Who the token belongs to (the phone page uses it)")
+    async def me(principal: Principal = who) -> dict[str, Any]:
+        return {
+            "subject": principal.subject,
+            "person_id": principal.person_id,
+            "roles": sorted(principal.roles),
+        }
+
+    @router.get("/members/{member_id}/feed", summary="A page of the member's feed, newest first")
+    async def feed(
+        member_id: MemberId,
+        principal: Principal = who,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        category: Annotated[Category | None, Query()] = None,
+        state: Annotated[
+            list[FeedState] | None, Query(description="Repeat to combine; default all but archived.")
+        ] = None,
+    ) -> dict[str, Any]:
+        return await deps.feeds.page(
+            principal,
+            member_id,
+            cursor=cursor,
+            limit=limit,
+            category=category,
+            states=tuple(state) if state else None,
+        )
+
+    @router.get("/members/{member_id}/unread-count", summary="The unread badge")
+    async def unread(member_id: MemberId, principal: Principal = who) -> dict[str, int]:
+        return {"unread": await deps.feeds.unread(principal, member_id)}
+
+    @router.post("/members/{member_id}/feed/{item_id}/state", summary="Mark one entry seen, read or archived")
+    async def mark(
+        member_id: MemberId, item_id: ItemId, body: StateChange, principal: Principal = who
+    ) -> dict[str, Any]:
+        item = await deps.feeds.mark(principal, member_id, item_id, FeedState(body.state))
+        return item.to_json()
+
+    @router.post(
+        "/members/{member_id}/feed/read-all", summary="Mark every unread entry read (optionally one category)"
+    )
+    async def read_all(member_id: MemberId, body: ReadAll, principal: Principal = who) -> dict[str, int]:
+        return {"changed": await deps.feeds.mark_all_read(principal, member_id, body.category)}
+
+    @router.get("/members/{member_id}/feed/{item_id}/deliveries", summary="Delivery status per channel")
+    async def deliveries(member_id: MemberId, item_id: ItemId, principal: Principal = who) -> dict[str, Any]:
+        deps.feeds.authorise(principal, member_id)
+        found = await deps.deliveries.deliveries_of(member_id, item_id)
+        if found is None:
+            raise NotFound(f"no personal notification {item_id} in this member's feed")
+        return {"id": item_id, "deliveries": found}
+
+    @router.get("/members/{member_id}/preferences", summary="Channels per category, quiet hours, digest")
+    async def get_preferences(member_id: MemberId, principal: Principal = who) -> dict[str, Any]:
+        deps.feeds.authorise(principal, member_id)
+        doc = await deps.preferences.raw_preferences(member_id) or {}
+        doc.pop("_id", None)
+        return PreferencesIn.model_validate(doc).model_dump(mode="json")
+
+    @router.put("/members/{member_id}/preferences", summary="Replace the member's preferences")
+    async def put_preferences(
+        member_id: MemberId, body: PreferencesIn, principal: Principal = who
+    ) -> dict[str, Any]:
+        deps.feeds.authorise(principal, member_id)
+        doc = body.model_dump(mode="json")
+        await deps.preferences.save_preferences(member_id, doc)
+        return doc
+
+    @router.post(
+        "/members/{member_id}/push-subscriptions", status_code=204, summary="Register a browser for Web Push"
+    )
+    async def subscribe(
+        member_id: MemberId, body: PushSubscriptionIn, principal: Principal = who
+    ) -> Response:
+        deps.feeds.authorise(principal, member_id)
+        await deps.preferences.add_push_subscription(member_id, body.model_dump(mode="json"))
+        return Response(status_code=204)
+
+    @router.put(
+        "/members/{member_id}/contacts", status_code=204, summary="Set or clear SMS number / WeChat openid"
+    )
+    async def contacts(member_id: MemberId, body: ContactsIn, principal: Principal = who) -> Response:
+        deps.feeds.authorise(principal, member_id)
+        await deps.preferences.set_contact(member_id, "sms", body.sms)
+        await deps.preferences.set_contact(member_id, "wechat", body.wechat)
+        return Response(status_code=204)
+
+    @router.get("/push/vapid-public-key", summary="The applicationServerKey for PushManager.subscribe")
+    async def vapid() -> dict[str, str]:
+        return {"public_key": deps.vapid_public_key}
+
+    @router.post(
+        "/broadcasts", status_code=201, tags=["broadcasts"], summary="Send a notice to a large audience"
+    )
+    async def broadcast(body: BroadcastIn, response: Response, principal: Principal = who) -> dict[str, Any]:
+        broadcast_id, created = await deps.feeds.send_broadcast(
+            principal,
+            deps.directory,
+            audience=Audience.parse(body.audience),
+            community_code=body.community_code,
+            message=Message(
+                body.category, body.priority, body.title, body.body, str(body.link) if body.link else None
+            ),
+            broadcast_id=body.id,
+        )
+        if not created:
+            response.status_code = 200
+        return {"id": broadcast_id, "created": created}
+
+    return router

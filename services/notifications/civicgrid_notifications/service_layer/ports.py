@@ -1,0 +1,128 @@
+"""Ports the use cases need; MongoDB adapters implement them, unit tests use fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_contracts.events.base import EventPayload
+from civicgrid_notifications.domain.model import Broadcast, FeedEntry, FeedState
+from civicgrid_notifications.domain.preferences import Preferences
+
+
+@dataclass(frozen=True)
+class MembershipView:
+    membership_id: str
+    person_id: str
+    post: str
+    org_id: str
+    org_name: str
+    place_code: str
+    grid_id: str | None
+    start_date: str
+    basis_reference: str
+
+
+@dataclass(frozen=True)
+class RequestView:
+    request_id: str
+    community_code: str
+    grid_id: str | None
+    kind: str
+    category: str
+    urgency: str
+    summary: str
+    due_at: datetime | None
+    resident_id: str | None
+    assignee_ids: tuple[str, ...]
+
+
+class Directory(Protocol):
+    """The service's own projections of org-graph and resources facts."""
+
+    async def apply(self, event: CloudEvent, payload: EventPayload) -> None: ...
+    async def membership(self, membership_id: str) -> MembershipView | None: ...
+    async def grid_name(self, grid_id: str) -> str | None: ...
+    async def grid_team(self, grid_id: str) -> set[str]: ...
+    async def team(self, team_id: str) -> tuple[str | None, set[str]]: ...
+    async def resource(self, resource_id: str) -> tuple[str | None, str | None]: ...
+    async def request(self, request_id: str) -> RequestView | None: ...
+    async def persons_for_assignees(
+        self, ids: Sequence[str], coordinator_posts: frozenset[str] = frozenset()
+    ) -> tuple[set[str], list[str]]: ...
+    async def defer(self, waiting_for: str, rule: str, event: CloudEvent) -> None: ...
+    async def deferred_for(self, ids: Sequence[str]) -> list[tuple[str, str, CloudEvent]]: ...
+    async def community_coordinators(self, community_code: str, posts: frozenset[str]) -> set[str]: ...
+    async def audiences_of(self, person_id: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One line of a member's feed: a personal entry or a broadcast, with the member's state."""
+
+    id: str
+    kind: str  # "personal" | "broadcast"
+    category: str
+    priority: str
+    title: str
+    body: str
+    link: str | None
+    state: FeedState
+    created_at: datetime
+    seq: int
+    community_code: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "category": self.category,
+            "priority": self.priority,
+            "title": self.title,
+            "body": self.body,
+            "link": self.link,
+            "state": self.state.value,
+            "created_at": self.created_at.isoformat(),
+            "seq": self.seq,
+            "community_code": self.community_code,
+        }
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    created_at: datetime
+    id: str
+
+
+class FeedStore(Protocol):
+    async def add_entries(self, entries: Sequence[FeedEntry]) -> int: ...
+    async def add_broadcast(self, broadcast: Broadcast) -> bool: ...
+    async def page(
+        self,
+        member_id: str,
+        audiences: Sequence[str],
+        *,
+        before: PageCursor | None,
+        limit: int,
+        category: str | None,
+        states: Sequence[FeedState],
+    ) -> tuple[list[FeedItem], bool]: ...
+    async def unread_count(self, member_id: str, audiences: Sequence[str]) -> int: ...
+    async def item(self, member_id: str, audiences: Sequence[str], item_id: str) -> FeedItem | None: ...
+    async def set_state(self, member_id: str, item: FeedItem, state: FeedState) -> FeedItem: ...
+    async def set_all_read(self, member_id: str, audiences: Sequence[str], category: str | None) -> int: ...
+    async def changes_since(self, member_id: str, audiences: Sequence[str], seq: int) -> list[FeedItem]: ...
+
+
+class PreferenceStore(Protocol):
+    async def preferences(self, member_ids: Sequence[str]) -> dict[str, Preferences]: ...
+    async def channels_available(self, member_ids: Sequence[str]) -> dict[str, frozenset[str]]: ...
+
+
+class Notifier(Protocol):
+    """Wakes the live streams of this process (other processes see the change by polling)."""
+
+    def nudge(self) -> None: ...

@@ -1,0 +1,59 @@
+"""One notifications service per test session, on its own database and consumer group."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from civicgrid_runtime.auth import Role
+from tests.integration.notifications import facts
+from tests.integration.notifications.harness import RunningService, eventually, start_service, stop_service
+from tests.support.servers import Servers
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def notifications_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("notifications-keys")
+
+
+@pytest.fixture(scope="session")
+async def notifications(
+    servers: Servers, notifications_keys: Path, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[RunningService]:
+    suffix = uuid.uuid4().hex[:10]
+    database = f"test_notifications_{suffix}"
+    service = await start_service(
+        servers.kafka_bootstrap,
+        servers.mongo_uri,
+        database,
+        notifications_keys,
+        f"test-notifications-{suffix}",
+    )
+    try:
+        await wait_until_consuming(service)
+        yield service
+    finally:
+        await stop_service(service)
+        await mongo_client.drop_database(database)
+
+
+async def wait_until_consuming(service: RunningService) -> None:
+    """A new group starts at the latest offsets: probe until an event published now is consumed."""
+    community, org_id, person = facts.new_community(), facts.uid("org"), facts.uid("probe")
+    await service.kafka.publish(facts.organisation(community, org_id))
+
+    async def consumed() -> bool:
+        await service.kafka.publish(facts.appointed(community, person, org_id))
+        response = await service.http.get(
+            f"{service.base_url}/members/{person}/unread-count", headers=service.auth(person, Role.MEMBER)
+        )
+        return bool(response.json()["unread"])
+
+    await eventually(consumed, timeout=90, interval=1.0, what="the consumer group to be assigned")
