@@ -39,15 +39,18 @@ def cmd_up(args: argparse.Namespace) -> int:
         _say(f"{spec.name}: starting")
         urls[spec.name] = services.start(spec, env, settings)
         _say(f"{spec.name}: ready at {urls[spec.name]}")
-    if not args.no_demo:
-        from deploy.stack import demo
+    from deploy.stack import demo
 
+    if not args.no_demo:
         demo.seed(urls, settings)
     _say("\nCivicGrid is up:")
     for name, url in urls.items():
         _say(f"  {name:<14} {url}/docs   (health {url}/readyz)")
     for key, value in env.items():
         _say(f"  {key}={value}")
+    page = demo.phone_page(urls, settings)
+    if page:
+        _say(f"\nPhone page of demo member 楼栋长1-1 (open in a browser):\n  {page}")
     _say("\nMint a token:  ./civicgrid token --role admin")
     return 0
 

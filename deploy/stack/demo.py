@@ -31,13 +31,16 @@ def _seeder(module: str) -> Callable[[str, str], None] | None:
     return seed
 
 
-def seed(urls: dict[str, str], settings: Settings) -> None:
-    issuer = TokenIssuer(
+def _issuer(settings: Settings) -> TokenIssuer:
+    return TokenIssuer(
         services.keys_dir(settings),
         issuer=os.environ.get("CIVICGRID_JWT_ISSUER", "civicgrid-dev"),
         audience=os.environ.get("CIVICGRID_JWT_AUDIENCE", "civicgrid"),
     )
-    token = issuer.mint("demo-seeder", [Role.ADMIN])
+
+
+def seed(urls: dict[str, str], settings: Settings) -> None:
+    token = _issuer(settings).mint("demo-seeder", [Role.ADMIN])
     for name, module in SEEDERS.items():
         seeder = _seeder(module)
         if seeder is None or name not in urls:
@@ -45,3 +48,14 @@ def seed(urls: dict[str, str], settings: Settings) -> None:
         started = time.monotonic()
         seeder(urls[name], token)
         print(f"{name}: demo data ready ({time.monotonic() - started:.1f} s)", flush=True)
+
+
+def phone_page(urls: dict[str, str], settings: Settings) -> str | None:
+    """The phone page of the demo member, signed in with a member token."""
+    from deploy.stack import demo_notifications
+
+    if "notifications" not in urls:
+        return None
+    member = demo_notifications.DEMO_MEMBER
+    token = _issuer(settings).mint(member, [Role.MEMBER], person_id=member)
+    return demo_notifications.phone_page_url(urls["notifications"], token)
