@@ -1,13 +1,26 @@
-"""Wires the service: settings, logging, MongoDB, Kafka, HTTP routes. Nothing connects at import."""
+"""Wires the service: settings, logging, MongoDB, Kafka, outbox relay, SLA sweeper, HTTP routes.
+
+Nothing connects at import.
+"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from civicgrid_resources.adapters.events import OutboxWriter
+from civicgrid_resources.adapters.mongo import MongoStore
+from civicgrid_resources.adapters.places import PlaceDirectory
+from civicgrid_resources.adapters.topics import Topics
+from civicgrid_resources.entrypoints import consumers, deployment_api, requests_api
+from civicgrid_resources.entrypoints.sweeper import reconciler, sla_sweeper
+from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.settings import ResourcesSettings
-from civicgrid_runtime.http import HealthChecks, create_service_app
-from civicgrid_runtime.kafka import create_broker
+from civicgrid_runtime.auth import TokenVerifier
+from civicgrid_runtime.auth.keys import read_public_key
+from civicgrid_runtime.http import Authenticator, HealthChecks, create_service_app
+from civicgrid_runtime.kafka import KafkaEventPublisher, create_broker
 from civicgrid_runtime.logging import configure_logging
+from civicgrid_runtime.outbox import OutboxRelay
 from civicgrid_runtime.service import ServiceLifecycle
 from civicgrid_runtime.settings import load_settings
 from civicgrid_runtime.stores.mongo import create_client, ping
@@ -18,16 +31,34 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     client = create_client(settings.mongo_uri, settings.service_name)
     db = client[settings.mongo_database]
+    topics = Topics(settings.topic_suffix)
+    outbox = OutboxWriter(topics)
+    store = MongoStore(db, outbox)
     broker = create_broker(settings)
-    lifecycle = ServiceLifecycle(
-        settings=settings,
-        broker=broker,
-        topics=[
-            "civicgrid.resources.deployment.v1",
-            "civicgrid.resources.requests.v1",
-            "municipal.hotline12345.requests.v1",
-        ],
+    relay = OutboxRelay(
+        store.outbox,
+        KafkaEventPublisher(broker),
+        batch_size=settings.outbox_batch_size,
+        poll_interval=settings.outbox_poll_interval_seconds,
     )
+    ctx = Context(
+        store=store,
+        places=PlaceDirectory(store),
+        outbox=outbox,
+        sla=settings.sla_policy(),
+        points_per_hour=settings.points_per_hour,
+        notify_relay=relay.notify,
+    )
+    lifecycle = ServiceLifecycle(settings=settings, broker=broker, relay=relay)
+    consumers.subscribe(broker, ctx, topics, settings.consumer_group)
+    lifecycle.background.append(sla_sweeper(ctx, settings.sla_sweep_interval_seconds))
+    lifecycle.background.append(reconciler(ctx, settings.reconcile_interval_seconds))
+
+    async def start_store() -> None:
+        await store.ensure_indexes()
+        await topics.ensure(settings.kafka_bootstrap_servers)
+
+    lifecycle.on_start.append(start_store)
     lifecycle.on_stop.append(client.close)
 
     async def mongo_ready() -> None:
@@ -36,9 +67,21 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
     health = HealthChecks()
     health.add("kafka", lifecycle.kafka_ready)
     health.add("mongodb", mongo_ready)
-    return create_service_app(
+    app = create_service_app(
         "CivicGrid resources",
         "Sunk-down cadres and partner units joining grids as teams; the closed loop of residents' requests.",
         health,
         lifespan=lifecycle.lifespan,
     )
+    verifier = TokenVerifier(
+        read_public_key(settings.keys_dir, create_if_missing=settings.environment != "production"),
+        settings.jwt_issuer,
+        settings.jwt_audience,
+    )
+    auth = Authenticator(verifier)
+    app.include_router(requests_api.build_router(ctx, auth))
+    app.include_router(requests_api.build_supervision_router(ctx, auth))
+    app.include_router(deployment_api.build_router(ctx, auth))
+    app.state.context = ctx
+    app.state.relay = relay
+    return app

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from civicgrid_resources.domain.requests import SlaPolicy, Urgency
 from civicgrid_runtime.settings import ServiceSettings
 
 
@@ -15,3 +18,27 @@ class ResourcesSettings(ServiceSettings):
     mongo_uri: str = Field(default="mongodb://127.0.0.1:27017", pattern=r"^mongodb(\+srv)?://.+")
     mongo_database: str = Field(default="civicgrid_resources", min_length=1)
     consumer_group: str = "resources"
+    topic_suffix: str = Field(
+        default="",
+        pattern=r"^(\.[a-z0-9_-]+)?$",
+        description="Appended to every topic this service uses (isolated test and benchmark runs).",
+    )
+    sla_emergency_seconds: float = Field(default=2 * 3600, gt=0)
+    sla_utilities_seconds: float = Field(default=24 * 3600, gt=0)
+    sla_ordinary_seconds: float = Field(default=7 * 86400, gt=0)
+    sla_complex_seconds: float = Field(default=15 * 86400, gt=0)
+    sla_sweep_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+    reconcile_interval_seconds: float = Field(
+        default=900.0, gt=0, description="How often the outbox and deadline side collections are rebuilt."
+    )
+    points_per_hour: int = Field(default=10, ge=1, le=1000)
+
+    def sla_policy(self) -> SlaPolicy:
+        return SlaPolicy(
+            {
+                Urgency.EMERGENCY: timedelta(seconds=self.sla_emergency_seconds),
+                Urgency.UTILITIES: timedelta(seconds=self.sla_utilities_seconds),
+                Urgency.ORDINARY: timedelta(seconds=self.sla_ordinary_seconds),
+                Urgency.COMPLEX: timedelta(seconds=self.sla_complex_seconds),
+            }
+        )

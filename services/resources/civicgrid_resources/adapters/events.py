@@ -1,0 +1,71 @@
+"""Domain events to contract events (CloudEvents), and into the aggregate's embedded outbox."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from civicgrid_contracts.catalogue import new_event
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_contracts.events import resources as contract
+from civicgrid_contracts.events.base import EventPayload
+from civicgrid_resources.adapters.topics import Topics
+from civicgrid_resources.domain import events as ev
+from civicgrid_runtime.correlation import current_correlation_id
+from civicgrid_runtime.stores.mongo import outbox_entry
+
+SOURCE = "/civicgrid/resources"
+
+# Translation as data: each domain event class becomes the contract payload of the same name.
+CONTRACTS: dict[type[ev.DomainEvent], type[EventPayload]] = {
+    cls: getattr(contract, cls.__name__)
+    for cls in vars(ev).values()
+    if isinstance(cls, type) and issubclass(cls, ev.DomainEvent) and cls is not ev.DomainEvent
+}
+
+
+def _subject(event: ev.DomainEvent) -> str | None:
+    for name in ("request_id", "need_id", "team_id", "resource_id", "award_id"):
+        value = getattr(event, name, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def to_cloud_event(event: ev.DomainEvent, causation_id: str | None = None) -> CloudEvent:
+    payload = CONTRACTS[type(event)].model_validate(dataclasses.asdict(event))
+    return new_event(
+        payload,
+        source=SOURCE,
+        subject=_subject(event),
+        correlation_id=current_correlation_id(),
+        causation_id=causation_id,
+    )
+
+
+class OutboxWriter:
+    """Builds the outbox fields of a document update, with this service's topic names."""
+
+    def __init__(self, topics: Topics) -> None:
+        self._topics = topics
+
+    def entries(self, events: Sequence[CloudEvent]) -> dict[str, Any]:
+        return {f"outbox.{e.id}": outbox_entry(e, self._topics.for_event(e.type)) for e in events}
+
+    def update(self, events: Sequence[CloudEvent]) -> dict[str, Any]:
+        """``$set`` fields adding the events to the document's outbox (merge with the change's own)."""
+        if not events:
+            return {}
+        return {**self.entries(events), "outbox_pending": True}
+
+    def new_document(self, events: Sequence[CloudEvent]) -> dict[str, Any]:
+        return {
+            "outbox": {e.id: outbox_entry(e, self._topics.for_event(e.type)) for e in events},
+            "outbox_pending": bool(events),
+        }
+
+    def translate(
+        self, events: Sequence[ev.DomainEvent], causation_id: str | None = None
+    ) -> list[CloudEvent]:
+        return [to_cloud_event(e, causation_id) for e in events]

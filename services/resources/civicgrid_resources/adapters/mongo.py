@@ -1,0 +1,225 @@
+"""MongoDB collections of the service (works on FerretDB 1.24): one aggregate per document.
+
+Every change is one document update carrying its events in the embedded outbox, guarded by the
+document's ``version`` (optimistic concurrency: the loser gets a clear 409, never a lost update)
+and by a per-document lease (``locks``: FerretDB 1.24 does not isolate concurrent updates).
+
+Two small side collections keep the hot paths off full scans (FerretDB 1.24 on SQLite uses no
+secondary index: every query not by ``_id`` reads the whole collection):
+
+- ``outbox_pending``: one entry per document with unpublished events (the relay reads this);
+- ``deadlines``: one entry per open request with its ``due_at`` and places (the SLA sweeper and the
+  overdue figures read this).
+
+They are written right after the aggregate's own update, under its lease. The aggregate document
+stays the truth: a crash between the two writes leaves the side entry missing or stale, and
+``reconcile`` (run at start and periodically) rebuilds them from the documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_resources.adapters.events import OutboxWriter
+from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
+from civicgrid_resources.adapters.outbox import LockedEmbeddedOutbox
+from civicgrid_runtime.errors import Conflict, NotFound
+from civicgrid_runtime.stores.mongo import MongoInbox
+
+Document = dict[str, Any]
+AfterWrite = Callable[[str, Document], Awaitable[None]]
+
+OUTBOX_COLLECTIONS = ("requests", "resources", "teams", "needs", "points")
+
+
+class AggregateCollection:
+    """Insert and versioned save of aggregate documents with their outbox entries."""
+
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        outbox: OutboxWriter,
+        what: str,
+        locks: DocumentLocks,
+        pending: LockedEmbeddedOutbox,
+        after_write: AfterWrite | None = None,
+    ) -> None:
+        self.collection = collection
+        self._outbox = outbox
+        self._what = what
+        self._locks = locks
+        self._pending = pending
+        self._after_write = after_write
+
+    async def get(self, doc_id: str) -> Document:
+        doc = await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
+        if doc is None:
+            raise NotFound(f"no {self._what} {doc_id!r}")
+        return doc
+
+    async def find(self, doc_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
+
+    async def _side_effects(self, doc_id: str, fields: Document, events: Sequence[CloudEvent]) -> None:
+        if events:
+            await self._pending.remember(self.collection.name, doc_id)
+        if self._after_write is not None:
+            await self._after_write(doc_id, fields)
+
+    async def insert(self, doc_id: str, fields: Document, events: Sequence[CloudEvent]) -> None:
+        document = {"_id": doc_id, **fields, "version": 1, **self._outbox.new_document(events)}
+        async with self._locks.hold(self.collection.name, doc_id):
+            try:
+                await self.collection.insert_one(document)
+            except DuplicateKeyError:
+                raise Conflict(f"{self._what} {doc_id!r} already exists") from None
+            await self._side_effects(doc_id, fields, events)
+
+    async def _conditional(
+        self,
+        doc_id: str,
+        condition: Callable[[Document], bool],
+        operations: Document,
+        events: Sequence[CloudEvent],
+    ) -> bool:
+        """Apply ``operations`` if ``condition`` holds for the current document, under its lease.
+
+        The condition is checked here rather than in the update's filter: FerretDB 1.24 serves a filter
+        on ``_id`` alone from its primary key but scans the whole collection when any other condition
+        is added (measured: 44 ms per update on 100 documents, growing with the collection). Under the
+        lease no other write to the document can come between the read and the update."""
+        async with self._locks.hold(self.collection.name, doc_id):
+            current = await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
+            if current is None or not condition(current):
+                return False
+            await self.collection.update_one({"_id": doc_id}, operations)
+            if events:
+                await self._pending.remember(self.collection.name, doc_id)
+            return True
+
+    async def save(
+        self,
+        doc_id: str,
+        expected_version: int,
+        fields: Document,
+        events: Sequence[CloudEvent],
+        extra_filter: Document | None = None,
+    ) -> bool:
+        """Write ``fields`` if the document is still at ``expected_version`` (and has the values of
+        ``extra_filter``); False if it moved on."""
+        expected = {"version": expected_version, **(extra_filter or {})}
+
+        def unchanged(current: Document) -> bool:
+            return all(current.get(key) == value for key, value in expected.items())
+
+        operations = {"$set": {**fields, **self._outbox.update(events)}, "$inc": {"version": 1}}
+        saved = await self._conditional(doc_id, unchanged, operations, events)
+        if saved and self._after_write is not None:
+            await self._after_write(doc_id, fields)
+        return saved
+
+    async def save_or_conflict(
+        self, doc_id: str, expected_version: int, fields: Document, events: Sequence[CloudEvent]
+    ) -> None:
+        if not await self.save(doc_id, expected_version, fields, events):
+            raise Conflict(
+                f"{self._what} {doc_id!r} was changed by someone else meanwhile (version {expected_version} "
+                "is stale); reload it and try again",
+                expected_version=expected_version,
+            )
+
+    async def update(
+        self,
+        doc_id: str,
+        condition: Callable[[Document], bool],
+        update: Document,
+        events: Sequence[CloudEvent],
+    ) -> bool:
+        """A conditional single-document update that also adds ``events`` to the outbox."""
+        sets = {**update.get("$set", {}), **self._outbox.update(events)}
+        operations = {**update, "$set": sets} if sets else dict(update)
+        operations["$inc"] = {**operations.get("$inc", {}), "version": 1}
+        return await self._conditional(doc_id, condition, operations, events)
+
+
+class Deadlines:
+    """Open requests by deadline: what the SLA sweeper and the overdue figures read."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def track(self, request_id: str, fields: Document) -> None:
+        if not fields.get("open"):
+            await self.collection.delete_one({"_id": request_id})
+            return
+        entry = {
+            "due_at": fields["due_at"],
+            "exhausted": bool(fields.get("sla_exhausted")),
+            **{
+                k: fields.get(k)
+                for k in ("grid_id", "community_code", "street_code", "district_code", "city_code")
+            },
+        }
+        await upsert_fields(self.collection, request_id, entry)
+
+
+class MongoStore:
+    """The service's collections in one database."""
+
+    def __init__(self, db: AsyncDatabase[Document], outbox: OutboxWriter) -> None:
+        self.db = db
+        self.locks = DocumentLocks(db["locks"])
+        self.outbox = LockedEmbeddedOutbox(
+            [db[name] for name in OUTBOX_COLLECTIONS], self.locks, db["outbox_pending"]
+        )
+        self.deadlines = Deadlines(db["deadlines"])
+
+        def aggregate(name: str, what: str, after: AfterWrite | None = None) -> AggregateCollection:
+            return AggregateCollection(db[name], outbox, what, self.locks, self.outbox, after)
+
+        self.requests = aggregate("requests", "request", self.deadlines.track)
+        self.resources = aggregate("resources", "resource")
+        self.teams = aggregate("teams", "team")
+        self.needs = aggregate("needs", "need")
+        self.points = aggregate("points", "points award")
+        self.offers: AsyncCollection[Document] = db["offers"]
+        self.places: AsyncCollection[Document] = db["places"]
+        self.grids: AsyncCollection[Document] = db["grids"]
+        self.inbox = MongoInbox(db["inbox"])
+
+    async def reconcile(self) -> dict[str, int]:
+        """Rebuild the side collections from the documents (after a crash between two writes)."""
+        pending = await self.outbox.reconcile()
+        tracked = 0
+        async for doc in self.requests.collection.find({"open": 1}, {"outbox": 0, "timeline": 0}):
+            await self.deadlines.track(doc["_id"], doc)
+            tracked += 1
+        return {"outbox_documents": pending, "open_requests": tracked}
+
+    async def ensure_indexes(self) -> None:
+        await self.outbox.ensure_indexes()
+        requests = self.requests.collection
+        await requests.create_index([("open", ASCENDING), ("due_at", ASCENDING)])
+        await requests.create_index([("community_code", ASCENDING), ("received_at", DESCENDING)])
+        await requests.create_index([("street_code", ASCENDING)])
+        await requests.create_index([("city_code", ASCENDING), ("street_code", ASCENDING)])
+        await requests.create_index([("grid_id", ASCENDING)])
+        await requests.create_index([("resident_person_id", ASCENDING)])
+        await self.deadlines.collection.create_index([("due_at", ASCENDING)])
+        await self.resources.collection.create_index([("community_code", ASCENDING)])
+        await self.resources.collection.create_index([("person_id", ASCENDING)])
+        await self.resources.collection.create_index([("unit_id", ASCENDING)])
+        await self.resources.collection.create_index([("grid_ids", ASCENDING)])
+        await self.points.collection.create_index([("resource_id", ASCENDING)])
+        await self.points.collection.create_index([("community_code", ASCENDING)])
+        await self.points.collection.create_index([("grid_ids", ASCENDING)])
+        await self.needs.collection.create_index([("community_code", ASCENDING)])
+        await self.offers.create_index([("community_code", ASCENDING)])
+        await self.places.create_index([("community_code", ASCENDING)])

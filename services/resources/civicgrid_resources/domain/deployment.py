@@ -1,0 +1,224 @@
+"""Resources sinking down (全要素资源下沉): report-in, joining grids, teams, the three lists, points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from civicgrid_resources.domain import events as ev
+from civicgrid_runtime.errors import Conflict, IllegalTransition, InvalidInput, RuleViolation
+
+
+class ResourceKind(StrEnum):
+    SUNK_DOWN_CADRE = "sunk_down_cadre"
+    IN_SERVICE_MEMBER = "in_service_member"
+    PAIRED_UNIT = "paired_unit"
+    JOINT_BUILD_UNIT = "joint_build_unit"
+    RESIDENT_UNIT = "resident_unit"
+    SOCIAL_ORGANISATION = "social_organisation"
+    VOLUNTEER = "volunteer"
+    NEW_EMPLOYMENT_WORKER = "new_employment_worker"
+    PROPERTY_COMPANY = "property_company"
+    POLICE = "police"
+    CITY_MANAGEMENT = "city_management"
+    FIRE_SERVICE = "fire_service"
+    UTILITY_STAFF = "utility_staff"
+    STREET_LEADER = "street_leader"
+
+
+UNIT_KINDS = frozenset(
+    {
+        ResourceKind.PAIRED_UNIT,
+        ResourceKind.JOINT_BUILD_UNIT,
+        ResourceKind.RESIDENT_UNIT,
+        ResourceKind.SOCIAL_ORGANISATION,
+        ResourceKind.PROPERTY_COMPANY,
+    }
+)
+
+
+class ReportInBasis(StrEnum):
+    """双报到: to the community one is paired with, and to the one one lives in."""
+
+    PAIRED = "paired"
+    RESIDENCE = "residence"
+    OTHER = "other"
+
+
+class ReportInStatus(StrEnum):
+    REPORTED = "reported"
+    CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True)
+class TimeSlot:
+    weekday: int  # 1 = Monday … 7 = Sunday
+    start: str  # "HH:MM"
+    end: str
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.weekday <= 7:
+            raise InvalidInput("weekday is 1 (Monday) to 7 (Sunday)")
+        if not (_is_hhmm(self.start) and _is_hhmm(self.end)) or self.end <= self.start:
+            raise InvalidInput("a time slot is start < end, both as HH:MM")
+
+
+def _is_hhmm(text: str) -> bool:
+    return (
+        len(text) == 5
+        and text[2] == ":"
+        and text[:2].isdigit()
+        and text[3:].isdigit()
+        and (int(text[:2]) < 24 and int(text[3:]) < 60)
+    )
+
+
+@dataclass
+class GridPost:
+    grid_id: str
+    role: str
+    period_start: date
+    period_end: date | None = None
+    left_reason: str | None = None
+
+    def active_on(self, day: date) -> bool:
+        return self.period_start <= day and (self.period_end is None or day <= self.period_end)
+
+
+@dataclass
+class Resource:
+    """A person or unit that reported in to a community to serve there."""
+
+    resource_id: str
+    community_code: str
+    kind: ResourceKind
+    display_name: str
+    basis: ReportInBasis
+    reported_at: datetime
+    person_id: str | None = None
+    unit_id: str | None = None
+    employer: str | None = None
+    skills: list[str] = field(default_factory=list)
+    availability: list[TimeSlot] = field(default_factory=list)
+    contact_preference: str | None = None
+    status: ReportInStatus = ReportInStatus.REPORTED
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    grids: list[GridPost] = field(default_factory=list)
+    version: int = 0
+    events: list[ev.DomainEvent] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def report_in(cls, **fields: object) -> Resource:
+        resource = cls(**fields)  # type: ignore[arg-type]
+        if resource.person_id is None and resource.unit_id is None:
+            raise InvalidInput("a resource is a person, a unit or both: give person_id or unit_id")
+        if resource.kind in UNIT_KINDS and resource.unit_id is None:
+            raise InvalidInput(f"a {resource.kind.value} reports in as a unit: give unit_id")
+        resource.events.append(
+            ev.ResourceReportedIn(
+                community_code=resource.community_code,
+                resource_id=resource.resource_id,
+                kind=resource.kind.value,
+                person_id=resource.person_id,
+                unit_id=resource.unit_id,
+                display_name=resource.display_name,
+                skills=list(resource.skills),
+            )
+        )
+        return resource
+
+    def confirm(self, by: str, now: datetime) -> None:
+        if self.status is ReportInStatus.CONFIRMED:
+            raise IllegalTransition(self.status.value, "confirm", [])
+        self.status = ReportInStatus.CONFIRMED
+        self.confirmed_by = by
+        self.confirmed_at = now
+        self.events.append(
+            ev.ResourceReportInConfirmed(
+                community_code=self.community_code, resource_id=self.resource_id, confirmed_by=by
+            )
+        )
+
+    def join_grid(self, grid_id: str, role: str, start: date, end: date | None) -> None:
+        if self.status is not ReportInStatus.CONFIRMED:
+            raise RuleViolation(
+                "report_in_confirmed_first", "the community must confirm the report-in before joining a grid"
+            )
+        if not grid_id.startswith(self.community_code):
+            raise RuleViolation(
+                "grid_in_reported_community",
+                f"grid {grid_id} is not in community {self.community_code}, where the resource reported in",
+            )
+        if end is not None and end < start:
+            raise InvalidInput("period_end must not be before period_start")
+        for post in self.grids:
+            if post.grid_id == grid_id and post.period_end is None:
+                raise Conflict(f"{self.resource_id} is already in grid {grid_id} as {post.role}")
+        self.grids.append(GridPost(grid_id, role, start, end))
+        self.events.append(
+            ev.ResourceJoinedGrid(
+                community_code=self.community_code,
+                resource_id=self.resource_id,
+                person_id=self.person_id,
+                unit_id=self.unit_id,
+                grid_id=grid_id,
+                role=role,
+                period_start=start,
+                period_end=end,
+            )
+        )
+
+    def leave_grid(self, grid_id: str, end: date, reason: str | None) -> None:
+        for post in self.grids:
+            if post.grid_id == grid_id and (post.period_end is None or post.period_end > end):
+                if end < post.period_start:
+                    raise InvalidInput("period_end must not be before the period's start")
+                post.period_end = end
+                post.left_reason = reason
+                self.events.append(
+                    ev.ResourceLeftGrid(
+                        community_code=self.community_code,
+                        resource_id=self.resource_id,
+                        grid_id=grid_id,
+                        period_end=end,
+                        reason=reason,
+                    )
+                )
+                return
+        raise RuleViolation("in_grid", f"{self.resource_id} has no open period in grid {grid_id}")
+
+    def in_grid(self, grid_id: str, day: date) -> GridPost | None:
+        return next((p for p in self.grids if p.grid_id == grid_id and p.active_on(day)), None)
+
+    def take_events(self) -> list[ev.DomainEvent]:
+        taken, self.events = self.events, []
+        return taken
+
+
+def team_id_for(grid_id: str) -> str:
+    """One service team per grid (组团式服务)."""
+    return f"team-{grid_id}"
+
+
+class OfferKind(StrEnum):
+    RESOURCE = "resource"
+    PROJECT = "project"
+
+
+def need_claim_rules(slots: int) -> None:
+    if not 1 <= slots <= 10_000:
+        raise InvalidInput("slots must be from 1 to 10000")
+
+
+def points_for(hours: float, points_per_hour: int) -> int:
+    """Service hours become points at a fixed rate; at least one point for any completed task."""
+    if not 0 < hours <= 24:
+        raise InvalidInput("hours must be more than 0 and at most 24 for one task")
+    return max(1, round(hours * points_per_hour))
+
+
+def match_score(need_tags: list[str], offer_tags: list[str]) -> int:
+    """How well an offer (resources or projects list) fits a need: shared tags."""
+    return len({t.lower() for t in need_tags} & {t.lower() for t in offer_tags})

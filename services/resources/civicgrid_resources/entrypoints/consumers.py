@@ -1,0 +1,67 @@
+"""Kafka consumers: org-graph's places (the local projection) and the 12345 hotline intake.
+
+Routing is data: event type → handler. Every handler is idempotent by event id (MongoInbox), and
+the hotline intake additionally by ticket number. Bad hotline records go to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from faststream.kafka import KafkaBroker
+
+from civicgrid_contracts.catalogue import parse_payload
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_contracts.events import municipal, org
+from civicgrid_contracts.events.base import EventPayload
+from civicgrid_resources.adapters.topics import Topics
+from civicgrid_resources.service_layer.context import Context
+from civicgrid_resources.service_layer.intake import take_hotline_request
+from civicgrid_runtime.idempotency import idempotent
+from civicgrid_runtime.kafka import EventHandler, EventRoutes, subscribe_events
+
+
+def _projection(
+    ctx: Context, model: type[EventPayload], apply: Callable[[EventPayload], Awaitable[None]]
+) -> EventHandler:
+    async def handle(event: CloudEvent) -> None:
+        await apply(parse_payload(event, model))
+
+    return idempotent("places-projection", ctx.store.inbox, handle)
+
+
+def places_routes(ctx: Context) -> EventRoutes:
+    p = ctx.places
+    table: dict[type[EventPayload], Callable[[EventPayload], Awaitable[None]]] = {
+        org.PlaceRegistered: p.place_registered,  # type: ignore[dict-item]
+        org.PlaceUpdated: p.place_updated,  # type: ignore[dict-item]
+        org.PlaceDissolved: p.place_dissolved,  # type: ignore[dict-item]
+        org.GridDefined: p.grid_defined,  # type: ignore[dict-item]
+        org.GridBuildingMoved: p.grid_building_moved,  # type: ignore[dict-item]
+    }
+    return EventRoutes({model.event_type: _projection(ctx, model, apply) for model, apply in table.items()})
+
+
+def hotline_routes(ctx: Context) -> EventRoutes:
+    async def handle(event: CloudEvent) -> None:
+        await take_hotline_request(ctx, event)
+
+    # Idempotent by ticket number: the request id is derived from it, and inserting it twice fails;
+    # so a redelivered event (same id) and a ticket re-sent by 12345 (new id) both change nothing.
+    return EventRoutes({municipal.HotlineRequestSubmitted.event_type: handle})
+
+
+def subscribe(broker: KafkaBroker, ctx: Context, topics: Topics, group_id: str) -> None:
+    subscribe_events(
+        broker,
+        topics=[topics.name("civicgrid.org.places.v1")],
+        group_id=f"{group_id}.places",
+        routes=places_routes(ctx),
+    )
+    subscribe_events(
+        broker,
+        topics=[topics.name("municipal.hotline12345.requests.v1")],
+        group_id=f"{group_id}.hotline",
+        routes=hotline_routes(ctx),
+        skip_unknown_types=False,
+    )

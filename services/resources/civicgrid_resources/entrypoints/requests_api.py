@@ -1,0 +1,244 @@
+"""HTTP routes of the request loop: they only translate HTTP to use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import BaseModel, Field
+
+from civicgrid_contracts.events.common import RequestChannel, RequestKind
+from civicgrid_contracts.values import CommunityCode, FreeText, GridId, Identifier, ShortText
+from civicgrid_resources.adapters.documents import public
+from civicgrid_resources.domain.requests import EscalationReason, Outcome, Urgency
+from civicgrid_resources.service_layer import requests, supervision
+from civicgrid_resources.service_layer.context import Context
+from civicgrid_runtime.auth import Principal, Role
+from civicgrid_runtime.errors import InvalidInput, PermissionDenied
+from civicgrid_runtime.http import Authenticator
+
+Document = dict[str, Any]
+IF_MATCH = Header(default=None, alias="If-Match", description="The version you last read; 409 if stale.")
+
+
+class RequestIn(BaseModel):
+    community_code: CommunityCode
+    channel: RequestChannel = RequestChannel.SERVICE_HALL
+    kind: RequestKind
+    category: ShortText
+    urgency: Urgency = Urgency.ORDINARY
+    summary: FreeText = Field(min_length=1)
+    building_code: Identifier | None = None
+    grid_id: GridId | None = None
+    household: ShortText | None = Field(default=None, description="e.g. unit 2, room 301.")
+    resident_person_id: Identifier | None = Field(
+        default=None, description="The resident's person id: they alone evaluate and reopen."
+    )
+    request_id: Identifier | None = Field(default=None, description="Give one to make the call idempotent.")
+
+
+class DispatchIn(BaseModel):
+    assignee_ids: list[Identifier] = Field(min_length=1)
+
+
+class EscalateIn(BaseModel):
+    reason: EscalationReason = EscalationReason.BEYOND_AUTHORITY
+    note: FreeText | None = None
+    assignee_ids: list[Identifier] | None = None
+
+
+class AcceptIn(BaseModel):
+    assignee_id: Identifier | None = None
+
+
+class NoteIn(BaseModel):
+    note: FreeText = Field(min_length=1)
+
+
+class ResolveIn(BaseModel):
+    result: FreeText = Field(min_length=1)
+
+
+class EvaluateIn(BaseModel):
+    rating: int = Field(ge=1, le=5)
+    comment: FreeText | None = None
+
+
+class ReopenIn(BaseModel):
+    reason: FreeText = Field(min_length=1)
+
+
+class CloseIn(BaseModel):
+    outcome: Outcome
+    note: FreeText | None = None
+
+
+def _version(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip('"W/ '))
+    except ValueError:
+        raise InvalidInput("If-Match must be the request's version number") from None
+
+
+def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
+    router = APIRouter(prefix="/requests", tags=["requests"])
+    staff = auth.require(Role.ADMIN, Role.COORDINATOR)
+    anyone = auth.principal
+
+    @router.post("", status_code=201, summary="Record a resident's request (service hall, grid worker…)")
+    async def create(body: RequestIn, principal: Principal = Depends(staff)) -> Document:
+        principal.ensure_can_manage(body.community_code)
+        new = requests.NewRequest(
+            community_code=body.community_code,
+            channel=body.channel.value,
+            kind=body.kind.value,
+            category=body.category,
+            urgency=body.urgency,
+            summary=body.summary,
+            building_code=body.building_code,
+            grid_id=body.grid_id,
+            household=body.household,
+            resident_person_id=body.resident_person_id,
+            request_id=body.request_id,
+        )
+        created = await requests.receive(ctx, new, requests.actor_of(principal))
+        return await requests.read(ctx, created.request_id, principal)
+
+    @router.get("", summary="Requests of a community (coordinators) or one's own (members)")
+    async def search(
+        community_code: CommunityCode | None = None,
+        status: str | None = None,
+        grid_id: GridId | None = None,
+        limit: int = Query(default=100, ge=1, le=1000),
+        principal: Principal = Depends(anyone),
+    ) -> list[Document]:
+        query: Document = {}
+        if community_code is not None:
+            principal.ensure_can_manage(community_code)
+            query["community_code"] = community_code
+        elif Role.MEMBER in principal.roles and principal.person_id:
+            query["resident_person_id"] = principal.person_id
+        else:
+            raise PermissionDenied("give community_code (coordinators) or use a member token")
+        if grid_id:
+            query["grid_id"] = grid_id
+        if status:
+            query["status"] = status
+        cursor = ctx.store.requests.collection.find(query, {"outbox": 0, "timeline": 0})
+        return [public(d) async for d in cursor.sort("received_at", -1).limit(limit)]
+
+    @router.get("/{request_id}", summary="A request with its timeline and the actions allowed now")
+    async def get(request_id: Identifier, principal: Principal = Depends(anyone)) -> Document:
+        return await requests.read(ctx, request_id, principal)
+
+    @router.post("/{request_id}/dispatch", summary="Dispatch (or re-dispatch) to people of the team")
+    async def dispatch(
+        request_id: Identifier,
+        body: DispatchIn,
+        principal: Principal = Depends(staff),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.dispatch(ctx, request_id, principal, body.assignee_ids, _version(if_match))
+
+    @router.post("/{request_id}/escalate", summary="Send up a tier (beyond authority, or declined)")
+    async def escalate(
+        request_id: Identifier,
+        body: EscalateIn,
+        principal: Principal = Depends(anyone),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.escalate(
+            ctx, request_id, principal, body.reason, body.note, body.assignee_ids, _version(if_match)
+        )
+
+    @router.post("/{request_id}/decline", summary="The assignee declines: the request goes up a tier")
+    async def decline(
+        request_id: Identifier,
+        body: NoteIn,
+        principal: Principal = Depends(anyone),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.escalate(
+            ctx, request_id, principal, EscalationReason.DECLINED, body.note, None, _version(if_match)
+        )
+
+    @router.post("/{request_id}/accept", summary="An assignee accepts the request")
+    async def accept(
+        request_id: Identifier,
+        body: AcceptIn,
+        principal: Principal = Depends(anyone),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.accept(ctx, request_id, principal, body.assignee_id, _version(if_match))
+
+    @router.post("/{request_id}/progress", summary="Record progress")
+    async def progress(
+        request_id: Identifier,
+        body: NoteIn,
+        principal: Principal = Depends(anyone),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.progress(ctx, request_id, principal, body.note, _version(if_match))
+
+    @router.post("/{request_id}/resolve", summary="Resolve with a result")
+    async def resolve(
+        request_id: Identifier,
+        body: ResolveIn,
+        principal: Principal = Depends(anyone),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.resolve(ctx, request_id, principal, body.result, _version(if_match))
+
+    @router.post("/{request_id}/evaluate", summary="The resident rates the result (member token)")
+    async def evaluate(
+        request_id: Identifier,
+        body: EvaluateIn,
+        principal: Principal = Depends(anyone),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.evaluate(
+            ctx, request_id, principal, body.rating, body.comment, _version(if_match)
+        )
+
+    @router.post("/{request_id}/reopen", summary="The resident (or a supervisor) reopens it")
+    async def reopen(
+        request_id: Identifier,
+        body: ReopenIn,
+        principal: Principal = Depends(anyone),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.reopen(ctx, request_id, principal, body.reason, _version(if_match))
+
+    @router.post("/{request_id}/close", summary="Close as withdrawn, duplicate or unfounded")
+    async def close(
+        request_id: Identifier,
+        body: CloseIn,
+        principal: Principal = Depends(staff),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.close(ctx, request_id, principal, body.outcome, body.note, _version(if_match))
+
+    return router
+
+
+def build_supervision_router(ctx: Context, auth: Authenticator) -> APIRouter:
+    router = APIRouter(prefix="/supervision", tags=["supervision"])
+    staff = auth.require(Role.ADMIN, Role.COORDINATOR)
+
+    @router.get("/rates", summary="Response, resolution and satisfaction rates per grid/community/street")
+    async def rates(
+        region: str = Query(description="A grid id or a region code (street 420106002, city 4201, …)"),
+        group_by: str = Query(default="community", description="grid, community, street or district"),
+        principal: Principal = Depends(staff),
+    ) -> Document:
+        return await supervision.rates(ctx, principal, region, group_by)
+
+    @router.get("/overdue", summary="Open requests past their deadline, oldest first")
+    async def overdue(
+        region: str, limit: int = Query(default=100, ge=1, le=1000), principal: Principal = Depends(staff)
+    ) -> list[Document]:
+        return await supervision.overdue(ctx, principal, region, limit)
+
+    return router

@@ -1,0 +1,58 @@
+"""The SLA sweeper as a background task of the service (ServiceLifecycle.background)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from civicgrid_resources.service_layer.context import Context
+from civicgrid_resources.service_layer.sla import sweep_once
+from civicgrid_runtime.logging import get_logger
+
+log = get_logger(__name__)
+Stop = Callable[[], Awaitable[None]]
+
+
+def sla_sweeper(ctx: Context, interval_seconds: float) -> Callable[[], Awaitable[Stop]]:
+    async def once() -> None:
+        await sweep_once(ctx)
+
+    return periodic("sla-sweeper", once, interval_seconds)
+
+
+def reconciler(ctx: Context, interval_seconds: float) -> Callable[[], Awaitable[Stop]]:
+    """Rebuild the side collections (pending outbox, deadlines) at start, then now and then."""
+
+    async def once() -> None:
+        found = await ctx.store.reconcile()
+        log.info("side collections reconciled", **found)
+        ctx.notify_relay()
+
+    return periodic("reconciler", once, interval_seconds)
+
+
+def periodic(
+    name: str, work: Callable[[], Awaitable[None]], interval_seconds: float
+) -> Callable[[], Awaitable[Stop]]:
+    async def loop() -> None:
+        while True:
+            try:
+                await work()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the store may be briefly away: try again next round
+                log.warning(f"{name} failed; will retry", error=str(error))
+            await asyncio.sleep(interval_seconds)
+
+    async def start() -> Stop:
+        task = asyncio.create_task(loop(), name=name)
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        return stop
+
+    return start
