@@ -245,14 +245,14 @@ async def test_a_member_hears_of_their_appointment_and_a_request_travels_the_who
         )
         assert all(not t.startswith("诉求升级督办") for t in await titles(nt, workers[0], member(workers[0])))
 
-        # ... it is resolved. Asking the resident to evaluate needs the resident's id on the wire:
-        # request.received carries none yet (resources keeps resident_person_id to itself). The rule is
-        # tested with the proposed field in tests/integration/notifications/test_feed.py; once resources
-        # publishes it, assert here: has_title(nt, resident, member(resident), "您的诉求已办结").
+        # ... it is resolved -> the resident (named on request.received) is asked to evaluate it.
         request_path = f"/requests/{request['id']}"
         await rs.ok("POST", f"{request_path}/accept", {}, token=coordinator)
         resolved = await rs.ok("POST", f"{request_path}/resolve", {"result": "已更换灯泡"}, token=coordinator)
         assert resolved["status"] == "resolved"
+        await eventually(
+            has_title(nt, resident, member(resident), "您的诉求已办结"), timeout=60, what="the evaluation ask"
+        )
 
         # 4. A member cannot read another member's feed or stream, whatever id is in the URL.
         intruder = member(workers[0])

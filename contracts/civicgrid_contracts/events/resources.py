@@ -195,6 +195,11 @@ class RequestReceived(EventPayload):
     summary: FreeText
     due_at: AwareDatetime
     external_ref: Identifier | None = Field(default=None, description="e.g. the 12345 ticket number.")
+    resident_person_id: Identifier | None = Field(
+        default=None,
+        description="The resident who filed it, when known: the person told of its resolution and asked "
+        "to evaluate it. Null for anonymous or hotline requests without a registered resident.",
+    )
 
     @model_validator(mode="after")
     def _grid_in_community(self) -> RequestReceived:

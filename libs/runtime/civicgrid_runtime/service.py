@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class ServiceLifecycle:
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
     background: list[Callable[[], Awaitable[Hook]]] = field(default_factory=list)
+    stop_timeout_seconds: float = 15.0
     topics: Sequence[str] = ()
     """Catalogue topics this service produces or consumes; created (with their ``.dlq``) at start."""
 
@@ -55,7 +57,12 @@ class ServiceLifecycle:
                 await stop()
             if self.relay is not None:
                 await self.relay.stop()
-            await stop_broker(self.broker)
+            try:
+                # Bounded: a consumer caught in a group rebalance can wait for minutes to leave; what
+                # it had not committed is simply read again by the group (at-least-once).
+                await asyncio.wait_for(stop_broker(self.broker), timeout=self.stop_timeout_seconds)
+            except TimeoutError:
+                log.warning("Kafka did not stop in time; leaving the group by session timeout")
             for hook in reversed(self.on_stop):
                 await hook()
             log.info("service stopped")

@@ -29,9 +29,10 @@ log = get_logger(__name__)
 
 
 class OffsetTracker:
-    def __init__(self, max_pending: int = 200, interval: float = 0.5) -> None:
+    def __init__(self, max_pending: int = 200, interval: float = 0.5, commit_timeout: float = 5.0) -> None:
         self.max_pending = max_pending
         self.interval = interval
+        self.commit_timeout = commit_timeout
         self._pending: dict[AIOKafkaConsumer, dict[TopicPartition, int]] = {}
         self._count = 0
         self._lock = asyncio.Lock()
@@ -67,9 +68,11 @@ class OffsetTracker:
         if not owned:
             return
         try:
-            await consumer.commit(owned)
+            # A commit waits while the group rebalances; bounded, so a stopping instance never hangs
+            # on it. An offset not committed only means those records are read again.
+            await asyncio.wait_for(consumer.commit(owned), timeout=self.commit_timeout)
             self.commits += 1
-        except (KafkaError, AssertionError, RuntimeError) as error:
+        except (KafkaError, AssertionError, RuntimeError, TimeoutError) as error:
             # Partitions moved to another member or the consumer is closing: those records are
             # read again there (at-least-once); nothing is lost.
             log.warning("offset commit failed; records will be re-read", error=str(error))

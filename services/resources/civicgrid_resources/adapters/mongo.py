@@ -28,6 +28,7 @@ from pymongo.errors import DuplicateKeyError
 
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_resources.adapters.events import OutboxWriter
+from civicgrid_resources.adapters.indexes import ensure_index
 from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
 from civicgrid_resources.adapters.outbox import LockedEmbeddedOutbox
 from civicgrid_runtime.errors import Conflict, NotFound
@@ -206,20 +207,21 @@ class MongoStore:
     async def ensure_indexes(self) -> None:
         await self.outbox.ensure_indexes()
         requests = self.requests.collection
-        await requests.create_index([("open", ASCENDING), ("due_at", ASCENDING)])
-        await requests.create_index([("community_code", ASCENDING), ("received_at", DESCENDING)])
-        await requests.create_index([("street_code", ASCENDING)])
-        await requests.create_index([("city_code", ASCENDING), ("street_code", ASCENDING)])
-        await requests.create_index([("grid_id", ASCENDING)])
-        await requests.create_index([("resident_person_id", ASCENDING)])
-        await self.deadlines.collection.create_index([("due_at", ASCENDING)])
-        await self.resources.collection.create_index([("community_code", ASCENDING)])
-        await self.resources.collection.create_index([("person_id", ASCENDING)])
-        await self.resources.collection.create_index([("unit_id", ASCENDING)])
-        await self.resources.collection.create_index([("grid_ids", ASCENDING)])
-        await self.points.collection.create_index([("resource_id", ASCENDING)])
-        await self.points.collection.create_index([("community_code", ASCENDING)])
-        await self.points.collection.create_index([("grid_ids", ASCENDING)])
-        await self.needs.collection.create_index([("community_code", ASCENDING)])
-        await self.offers.create_index([("community_code", ASCENDING)])
-        await self.places.create_index([("community_code", ASCENDING)])
+        await ensure_index(requests, [("open", ASCENDING), ("due_at", ASCENDING)])
+        await ensure_index(requests, [("community_code", ASCENDING), ("received_at", DESCENDING)])
+        await ensure_index(requests, [("street_code", ASCENDING)])
+        await ensure_index(requests, [("city_code", ASCENDING), ("street_code", ASCENDING)])
+        await ensure_index(requests, [("grid_id", ASCENDING)])
+        await ensure_index(requests, [("resident_person_id", ASCENDING)])
+        await ensure_index(self.deadlines.collection, [("due_at", ASCENDING)])
+        await ensure_index(self.resources.collection, [("community_code", ASCENDING)])
+        await ensure_index(self.resources.collection, [("person_id", ASCENDING)])
+        await ensure_index(self.resources.collection, [("unit_id", ASCENDING)])
+        await ensure_index(self.resources.collection, [("grid_ids", ASCENDING)])
+        await ensure_index(self.points.collection, [("resource_id", ASCENDING)])
+        await ensure_index(self.points.collection, [("community_code", ASCENDING)])
+        await ensure_index(self.points.collection, [("grid_ids", ASCENDING)])
+        await ensure_index(self.needs.collection, [("community_code", ASCENDING)])
+        await ensure_index(self.offers, [("community_code", ASCENDING)])
+        await ensure_index(self.places, [("community_code", ASCENDING)])
+

@@ -19,6 +19,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_resources.adapters.indexes import ensure_index
 from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
 from civicgrid_runtime.outbox import PendingEvent
 
@@ -40,7 +41,7 @@ class LockedEmbeddedOutbox:
 
     async def ensure_indexes(self) -> None:
         for collection in self._collections.values():
-            await collection.create_index("outbox_pending")
+            await ensure_index(collection, [("outbox_pending", 1)])
 
     async def remember(self, collection: str, doc_id: Any) -> None:
         key = f"{collection}:{doc_id}"

@@ -94,6 +94,7 @@ class RequestReceived(DomainEvent):
     summary: str
     due_at: datetime
     external_ref: str | None
+    resident_person_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

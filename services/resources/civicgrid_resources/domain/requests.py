@@ -248,6 +248,7 @@ class ServiceRequest:
                 summary=summary,
                 due_at=request.due_at,
                 external_ref=external_ref,
+                resident_person_id=resident_person_id,
             )
         )
         return request
