@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
+from deploy.local import maven
 from deploy.local.config import HOST, Settings
 
 Report = Callable[[str], None]
@@ -103,3 +104,38 @@ class LocalServer(ABC):
     def data_paths(self) -> list[Path]:
         """What ``reset`` deletes (by default the whole state directory)."""
         return [self.state_dir]
+
+
+class MavenServer(LocalServer):
+    """A server whose jars Maven resolves into the cache once, then run with ``java``."""
+
+    artifact_id: ClassVar[str]
+    display_name: ClassVar[str]
+    dependencies: ClassVar[list[tuple[str, str, str]]]
+
+    @property
+    def pom(self) -> str:
+        return maven.render_pom(self.artifact_id, self.dependencies)
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.cache_root / "lib"
+
+    def is_installed(self) -> bool:
+        return maven.lib_entry(self.cache_root, self.pom).is_complete()
+
+    def tools_to_install(self) -> list[str]:
+        return [] if self.is_installed() else ["mvn"]
+
+    def tools_to_run(self) -> list[str]:
+        return ["java"]
+
+    def install(self, tools: Mapping[str, str], report: Report) -> float | None:
+        if self.is_installed():
+            return None
+        report(
+            f"{self.name}: resolving {self.display_name} {self.version} jars with Maven into "
+            f"{self.lib_dir} (first run only)"
+        )
+        _lib, seconds = maven.resolve_jars(self.cache_root, self.pom, mvn=tools["mvn"])
+        return seconds

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from deploy.local import maven, probes
-from deploy.local.base import LocalServer, Report
+from deploy.local.base import MavenServer, Report
 from deploy.local.cache import BuildError, run_step
 from deploy.local.config import HOST, KAFKA_VERSION
 
@@ -95,7 +95,10 @@ def new_cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
-class KafkaServer(LocalServer):
+class KafkaServer(MavenServer):
+    artifact_id = "kafka-runtime"
+    display_name = "Kafka"
+    dependencies = DEPENDENCIES
     name = "kafka"
     version = KAFKA_VERSION
     start_timeout = 120.0
@@ -120,14 +123,6 @@ class KafkaServer(LocalServer):
 
     # --- paths -----------------------------------------------------------------------------
     @property
-    def pom(self) -> str:
-        return maven.render_pom("kafka-runtime", DEPENDENCIES)
-
-    @property
-    def lib_dir(self) -> Path:
-        return self.cache_root / "lib"
-
-    @property
     def data_dir(self) -> Path:
         return self.state_dir / "data"
 
@@ -144,22 +139,6 @@ class KafkaServer(LocalServer):
         return self.state_dir / "formatted.json"
 
     # --- lifecycle -------------------------------------------------------------------------
-    def is_installed(self) -> bool:
-        return maven.lib_entry(self.cache_root, self.pom).is_complete()
-
-    def tools_to_install(self) -> list[str]:
-        return [] if self.is_installed() else ["mvn"]
-
-    def tools_to_run(self) -> list[str]:
-        return ["java"]
-
-    def install(self, tools: Mapping[str, str], report: Report) -> float | None:
-        if self.is_installed():
-            return None
-        report(f"kafka: resolving Kafka {self.version} jars with Maven into {self.lib_dir} (first run only)")
-        _lib, seconds = maven.resolve_jars(self.cache_root, self.pom, mvn=tools["mvn"])
-        return seconds
-
     def _java(self, tools: Mapping[str, str], heap: list[str]) -> list[str]:
         return [
             tools["java"],

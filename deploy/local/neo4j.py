@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from deploy.local import maven, probes
-from deploy.local.base import LocalServer, Report
+from deploy.local.base import MavenServer, Report
 from deploy.local.config import HOST, NEO4J_VERSION
 
 DEPENDENCIES: list[maven.Coordinate] = [("org.neo4j", "neo4j", NEO4J_VERSION)]
@@ -58,7 +58,10 @@ def render_neo4j_conf(port: int, home: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-class Neo4jServer(LocalServer):
+class Neo4jServer(MavenServer):
+    artifact_id = "neo4j-runtime"
+    display_name = "Neo4j"
+    dependencies = DEPENDENCIES
     name = "neo4j"
     version = NEO4J_VERSION
     start_timeout = 240.0
@@ -76,32 +79,8 @@ class Neo4jServer(LocalServer):
         return {"CIVICGRID_NEO4J_URI": f"bolt://{self.address}"}
 
     @property
-    def pom(self) -> str:
-        return maven.render_pom("neo4j-runtime", DEPENDENCIES)
-
-    @property
-    def lib_dir(self) -> Path:
-        return self.cache_root / "lib"
-
-    @property
     def home(self) -> Path:
         return self.state_dir / "home"
-
-    def is_installed(self) -> bool:
-        return maven.lib_entry(self.cache_root, self.pom).is_complete()
-
-    def tools_to_install(self) -> list[str]:
-        return [] if self.is_installed() else ["mvn"]
-
-    def tools_to_run(self) -> list[str]:
-        return ["java"]
-
-    def install(self, tools: Mapping[str, str], report: Report) -> float | None:
-        if self.is_installed():
-            return None
-        report(f"neo4j: resolving Neo4j {self.version} jars with Maven into {self.lib_dir} (first run only)")
-        _lib, seconds = maven.resolve_jars(self.cache_root, self.pom, mvn=tools["mvn"])
-        return seconds
 
     def prepare(self, tools: Mapping[str, str], report: Report) -> None:
         for sub in ("conf", "data", "logs", "run", "import", "plugins"):
