@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -135,15 +136,25 @@ async def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> N
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition
 
+    from civicgrid_runtime.kafka.topics import ensure_topics
+
+    # On a fresh broker no service has created the catalogue's topics yet: create them here, with the
+    # catalogue's partition counts, so the group's start is pinned on every partition.
+    await ensure_topics(bootstrap, topics)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        cluster = await consumer._client.fetch_all_metadata()
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())
-        ]
-        if len(partitions) == 0:
-            raise RuntimeError(f"none of {topics} exists yet")
+        partitions: list[TopicPartition] = []
+        for _ in range(50):
+            cluster = await consumer._client.fetch_all_metadata()
+            partitions = [
+                TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())
+            ]
+            if {tp.topic for tp in partitions} == set(topics):
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise RuntimeError(f"topics {topics} still missing from the broker's metadata")
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         await consumer.commit(ends)
