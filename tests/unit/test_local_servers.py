@@ -15,9 +15,17 @@ from pathlib import Path
 import pytest
 
 from deploy.local import cli, kafka, maven, neo4j, probes, processes, servers, toolchain
-from deploy.local.cache import CacheEntry
+from deploy.local.cache import BuildError, CacheEntry
 from deploy.local.config import ConfigError, Settings
-from deploy.local.ferret import MAIN_GO, FerretDBServer, build_commands
+from deploy.local.ferret import (
+    MAIN_GO,
+    PATCHED_SOURCE,
+    FerretDBServer,
+    SourcePatch,
+    apply_patches,
+    build_commands,
+    fetch_commands,
+)
 from deploy.local.kafka import KafkaServer
 from deploy.local.neo4j import Neo4jServer
 
@@ -144,10 +152,25 @@ def test_neo4j_runs_the_community_entry_point_with_the_launcher_flags(isolated: 
 
 
 def test_ferretdb_is_built_from_the_wrapper_module_at_the_pinned_version() -> None:
+    assert ["go", "get", "github.com/FerretDB/FerretDB@v1.24.2"] in fetch_commands("go")
     steps = build_commands("go")
-    assert ["go", "get", "github.com/FerretDB/FerretDB@v1.24.2"] in steps
+    assert steps[0] == ["go", "mod", "edit", f"-replace=github.com/FerretDB/FerretDB=./{PATCHED_SOURCE}"]
     assert steps[-1][:2] == ["go", "build"]
     assert "ferretdb.New(" in MAIN_GO.read_text()
+
+
+def test_a_patch_replaces_its_exact_text_in_the_module_source(tmp_path: Path) -> None:
+    source = tmp_path / "internal" / "x.go"
+    source.parent.mkdir(parents=True)
+    source.write_text("a := \"->'$._id'\"\n")
+    apply_patches(tmp_path, (SourcePatch("internal/x.go", "'$._id'", '"_id"', "why"),))
+    assert source.read_text() == 'a := "->"_id""\n'
+
+
+def test_a_patch_whose_text_is_missing_stops_the_build_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "x.go").write_text("nothing to see\n")
+    with pytest.raises(BuildError, match=r"x\.go"):
+        apply_patches(tmp_path, (SourcePatch("x.go", "absent", "present", "why"),))
 
 
 # --- toolchain ---------------------------------------------------------------------------
