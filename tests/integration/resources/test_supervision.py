@@ -82,3 +82,33 @@ async def test_a_street_coordinator_may_not_read_the_whole_citys_dashboard(servi
     r = await service.client.get("/supervision/rates?region=42010&group_by=street", headers=admin)
     assert r.status_code == 422
     assert "42010" in r.json()["message"]
+
+
+async def test_an_admin_rebuilds_the_dashboards_statistics_from_the_requests_after_they_were_lost(
+    service: Running, community: str
+) -> None:
+    grid = community + "001"
+    await service.seed_places(community, {grid: []})
+    h = service.auth()
+    first = await _new(service, community, grid, "p-s1")
+    await _new(service, community, grid, "p-s2")
+    assert (await service.client.post(f"/requests/{first}/accept", json={}, headers=h)).status_code == 200
+
+    async def community_row() -> dict[str, object] | None:
+        r = await service.client.get(f"/supervision/rates?region={community}&group_by=community", headers=h)
+        assert r.status_code == 200, r.text
+        return next((g for g in r.json()["groups"] if g["community"] == community), None)
+
+    before = await community_row()
+    assert before is not None
+    assert (before["total"], before["open"], before["response_rate"]) == (2, 2, 0.5)
+
+    await service.ctx.store.statistics.collection.delete_many({"community_code": community})
+    assert await community_row() is None
+
+    admin = service.auth(Role.ADMIN, region=None, person=None)
+    assert (await service.client.post("/supervision/statistics/rebuild", headers=h)).status_code == 403
+    r = await service.client.post("/supervision/statistics/rebuild", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["requests_read"] >= 2
+    assert await community_row() == before

@@ -31,11 +31,13 @@ from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.indexes import ensure_index
 from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
 from civicgrid_resources.adapters.outbox import LockedEmbeddedOutbox
+from civicgrid_resources.adapters.statistics import RequestStatistics
 from civicgrid_runtime.errors import Conflict, NotFound
 from civicgrid_runtime.stores.mongo import MongoInbox
 
 Document = dict[str, Any]
-AfterWrite = Callable[[str, Document], Awaitable[None]]
+# (document id, the fields written, the document before the write or None for an insert)
+AfterWrite = Callable[[str, Document, Document | None], Awaitable[None]]
 
 OUTBOX_COLLECTIONS = ("requests", "resources", "teams", "needs", "points")
 
@@ -72,7 +74,7 @@ class AggregateCollection:
         if events:
             await self._pending.remember(self.collection.name, doc_id)
         if self._after_write is not None:
-            await self._after_write(doc_id, fields)
+            await self._after_write(doc_id, fields, None)
 
     async def insert(self, doc_id: str, fields: Document, events: Sequence[CloudEvent]) -> None:
         document = {"_id": doc_id, **fields, "version": 1, **self._outbox.new_document(events)}
@@ -89,8 +91,9 @@ class AggregateCollection:
         condition: Callable[[Document], bool],
         operations: Document,
         events: Sequence[CloudEvent],
-    ) -> bool:
-        """Apply ``operations`` if ``condition`` holds for the current document, under its lease.
+    ) -> Document | None:
+        """Apply ``operations`` if ``condition`` holds for the current document, under its lease;
+        returns the document as it was before (None: not applied).
 
         The condition is checked here rather than in the update's filter: FerretDB 1.24 serves a filter
         on ``_id`` alone from its primary key but scans the whole collection when any other condition
@@ -99,11 +102,11 @@ class AggregateCollection:
         async with self._locks.hold(self.collection.name, doc_id):
             current = await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
             if current is None or not condition(current):
-                return False
+                return None
             await self.collection.update_one({"_id": doc_id}, operations)
             if events:
                 await self._pending.remember(self.collection.name, doc_id)
-            return True
+            return current
 
     async def save(
         self,
@@ -121,10 +124,10 @@ class AggregateCollection:
             return all(current.get(key) == value for key, value in expected.items())
 
         operations = {"$set": {**fields, **self._outbox.update(events)}, "$inc": {"version": 1}}
-        saved = await self._conditional(doc_id, unchanged, operations, events)
-        if saved and self._after_write is not None:
-            await self._after_write(doc_id, fields)
-        return saved
+        previous = await self._conditional(doc_id, unchanged, operations, events)
+        if previous is not None and self._after_write is not None:
+            await self._after_write(doc_id, fields, previous)
+        return previous is not None
 
     async def save_or_conflict(
         self, doc_id: str, expected_version: int, fields: Document, events: Sequence[CloudEvent]
@@ -147,7 +150,7 @@ class AggregateCollection:
         sets = {**update.get("$set", {}), **self._outbox.update(events)}
         operations = {**update, "$set": sets} if sets else dict(update)
         operations["$inc"] = {**operations.get("$inc", {}), "version": 1}
-        return await self._conditional(doc_id, condition, operations, events)
+        return await self._conditional(doc_id, condition, operations, events) is not None
 
 
 class Deadlines:
@@ -185,7 +188,13 @@ class MongoStore:
         def aggregate(name: str, what: str, after: AfterWrite | None = None) -> AggregateCollection:
             return AggregateCollection(db[name], outbox, what, self.locks, self.outbox, after)
 
-        self.requests = aggregate("requests", "request", self.deadlines.track)
+        self.statistics = RequestStatistics(db["request_statistics"], self.locks)
+
+        async def after_request_write(request_id: str, fields: Document, previous: Document | None) -> None:
+            await self.deadlines.track(request_id, fields)
+            await self.statistics.record(previous, fields)
+
+        self.requests = aggregate("requests", "request", after_request_write)
         self.resources = aggregate("resources", "resource")
         self.teams = aggregate("teams", "team")
         self.needs = aggregate("needs", "need")
@@ -224,4 +233,3 @@ class MongoStore:
         await ensure_index(self.needs.collection, [("community_code", ASCENDING)])
         await ensure_index(self.offers, [("community_code", ASCENDING)])
         await ensure_index(self.places, [("community_code", ASCENDING)])
-

@@ -241,4 +241,11 @@ def build_supervision_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> list[Document]:
         return await supervision.overdue(ctx, principal, region, limit)
 
+    @router.post(
+        "/statistics/rebuild",
+        summary="Recompute the dashboards' statistics from the request documents (admin; run when quiet)",
+    )
+    async def rebuild_statistics(principal: Principal = Depends(auth.require(Role.ADMIN))) -> Document:
+        return await supervision.rebuild_statistics(ctx)
+
     return router
