@@ -29,7 +29,10 @@ class ResourcesSettings(ServiceSettings):
     sla_complex_seconds: float = Field(default=15 * 86400, gt=0)
     sla_sweep_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
     reconcile_interval_seconds: float = Field(
-        default=900.0, gt=0, description="How often the outbox and deadline side collections are rebuilt."
+        default=21600.0,
+        gt=0,
+        description="How often the outbox and deadline side collections are checked against the "
+        "documents (a safety net: side entries are written before each change).",
     )
     points_per_hour: int = Field(default=10, ge=1, le=1000)
 

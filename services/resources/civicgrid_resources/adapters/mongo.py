@@ -40,6 +40,7 @@ Document = dict[str, Any]
 AfterWrite = Callable[[str, Document, Document | None], Awaitable[None]]
 
 OUTBOX_COLLECTIONS = ("requests", "resources", "teams", "needs", "points")
+PLACE_KEYS = ("grid_id", "community_code", "street_code", "district_code", "city_code")
 
 
 class AggregateCollection:
@@ -53,6 +54,7 @@ class AggregateCollection:
         locks: DocumentLocks,
         pending: LockedEmbeddedOutbox,
         after_write: AfterWrite | None = None,
+        before_write: AfterWrite | None = None,
     ) -> None:
         self.collection = collection
         self._outbox = outbox
@@ -60,6 +62,7 @@ class AggregateCollection:
         self._locks = locks
         self._pending = pending
         self._after_write = after_write
+        self._before_write = before_write
 
     async def get(self, doc_id: str) -> Document:
         doc = await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
@@ -70,20 +73,26 @@ class AggregateCollection:
     async def find(self, doc_id: str) -> Document | None:
         return await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
 
-    async def _side_effects(self, doc_id: str, fields: Document, events: Sequence[CloudEvent]) -> None:
+    async def _before(
+        self, doc_id: str, fields: Document, events: Sequence[CloudEvent], previous: Document | None
+    ) -> None:
+        """Side entries that must exist before the document changes (a crash in between leaves an
+        entry that finds nothing to do, never a change without its entry)."""
         if events:
             await self._pending.remember(self.collection.name, doc_id)
-        if self._after_write is not None:
-            await self._after_write(doc_id, fields, None)
+        if self._before_write is not None:
+            await self._before_write(doc_id, fields, previous)
 
     async def insert(self, doc_id: str, fields: Document, events: Sequence[CloudEvent]) -> None:
         document = {"_id": doc_id, **fields, "version": 1, **self._outbox.new_document(events)}
         async with self._locks.hold(self.collection.name, doc_id):
+            await self._before(doc_id, fields, events, None)
             try:
                 await self.collection.insert_one(document)
             except DuplicateKeyError:
                 raise Conflict(f"{self._what} {doc_id!r} already exists") from None
-            await self._side_effects(doc_id, fields, events)
+            if self._after_write is not None:
+                await self._after_write(doc_id, fields, None)
 
     async def _conditional(
         self,
@@ -91,6 +100,7 @@ class AggregateCollection:
         condition: Callable[[Document], bool],
         operations: Document,
         events: Sequence[CloudEvent],
+        fields: Document | None = None,
     ) -> Document | None:
         """Apply ``operations`` if ``condition`` holds for the current document, under its lease;
         returns the document as it was before (None: not applied).
@@ -103,9 +113,11 @@ class AggregateCollection:
             current = await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
             if current is None or not condition(current):
                 return None
-            await self.collection.update_one({"_id": doc_id}, operations)
-            if events:
+            if fields is not None:
+                await self._before(doc_id, fields, events, current)
+            elif events:
                 await self._pending.remember(self.collection.name, doc_id)
+            await self.collection.update_one({"_id": doc_id}, operations)
             return current
 
     async def save(
@@ -124,7 +136,7 @@ class AggregateCollection:
             return all(current.get(key) == value for key, value in expected.items())
 
         operations = {"$set": {**fields, **self._outbox.update(events)}, "$inc": {"version": 1}}
-        previous = await self._conditional(doc_id, unchanged, operations, events)
+        previous = await self._conditional(doc_id, unchanged, operations, events, fields)
         if previous is not None and self._after_write is not None:
             await self._after_write(doc_id, fields, previous)
         return previous is not None
@@ -154,10 +166,24 @@ class AggregateCollection:
 
 
 class Deadlines:
-    """Open requests by deadline: what the SLA sweeper and the overdue figures read."""
+    """Open requests by deadline: what the SLA sweeper and the overdue figures read.
+
+    Written twice around a request's change: ``provisional`` before (never later than the deadline
+    already tracked, and never marked exhausted, so a crash before the change leaves an entry the
+    sweeper looks at early and corrects from the document), ``track`` after (the exact entry)."""
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+
+    async def provisional(self, request_id: str, fields: Document) -> None:
+        if not fields.get("open"):
+            return  # a request leaving the open states: ``track`` removes its entry afterwards
+        places = {k: fields.get(k) for k in PLACE_KEYS}
+        update = {"$min": {"due_at": fields["due_at"]}, "$set": {"exhausted": False, **places}}
+        try:
+            await self.collection.update_one({"_id": request_id}, update, upsert=True)
+        except DuplicateKeyError:  # two first writers raced on the upsert: the loser updates
+            await self.collection.update_one({"_id": request_id}, update)
 
     async def track(self, request_id: str, fields: Document) -> None:
         if not fields.get("open"):
@@ -166,10 +192,7 @@ class Deadlines:
         entry = {
             "due_at": fields["due_at"],
             "exhausted": bool(fields.get("sla_exhausted")),
-            **{
-                k: fields.get(k)
-                for k in ("grid_id", "community_code", "street_code", "district_code", "city_code")
-            },
+            **{k: fields.get(k) for k in PLACE_KEYS},
         }
         await upsert_fields(self.collection, request_id, entry)
 
@@ -191,10 +214,22 @@ class MongoStore:
         self.statistics = RequestStatistics(db["request_statistics"], self.locks)
 
         async def after_request_write(request_id: str, fields: Document, previous: Document | None) -> None:
-            await self.deadlines.track(request_id, fields)
+            if previous is not None:  # a new request's provisional entry is already exact
+                await self.deadlines.track(request_id, fields)
             await self.statistics.record(previous, fields)
 
-        self.requests = aggregate("requests", "request", after_request_write)
+        async def before_request_write(request_id: str, fields: Document, previous: Document | None) -> None:
+            await self.deadlines.provisional(request_id, fields)
+
+        self.requests = AggregateCollection(
+            db["requests"],
+            outbox,
+            "request",
+            self.locks,
+            self.outbox,
+            after_request_write,
+            before_request_write,
+        )
         self.resources = aggregate("resources", "resource")
         self.teams = aggregate("teams", "team")
         self.needs = aggregate("needs", "need")

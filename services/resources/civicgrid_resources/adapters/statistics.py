@@ -87,19 +87,33 @@ class RequestStatistics:
 
     async def rebuild(self, requests: AsyncCollection[Document]) -> int:
         """Recompute every bucket from the request documents (one pass); returns the requests read."""
-        totals: dict[str, tuple[Document, dict[str, int]]] = {}
+        totals = Totals()
         fields = {field: 1 for field in PLACE_FIELDS} | {f: 1 for f in COUNTERS.values() if f}
         read = 0
         async for doc in requests.find({}, fields):
             read += 1
-            for key, (place, increments) in changes(None, doc).items():
-                _, sums = totals.setdefault(key, (place, dict.fromkeys(COUNTERS, 0)))
-                for name, value in increments.items():
-                    sums[name] += value
-        for key, (place, sums) in totals.items():
+            totals.add(doc)
+        await self.replace_all(totals)
+        return read
+
+    async def replace_all(self, totals: Totals) -> None:
+        """Make the buckets exactly ``totals`` (buckets not in it are removed)."""
+        for key, (place, sums) in totals.buckets.items():
             async with self._locks.hold(self.collection.name, key):
                 await self.collection.replace_one({"_id": key}, {**place, "c": sums}, upsert=True)
         async for doc in self.collection.find({}, {"_id": 1}):
-            if doc["_id"] not in totals:
+            if doc["_id"] not in totals.buckets:
                 await self.collection.delete_one({"_id": doc["_id"]})
-        return read
+
+
+class Totals:
+    """Buckets summed in memory from whole request documents (a rebuild, a bulk load)."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[str, tuple[Document, dict[str, int]]] = {}
+
+    def add(self, request: Document) -> None:
+        for key, (place, increments) in changes(None, request).items():
+            _, sums = self.buckets.setdefault(key, (place, dict.fromkeys(COUNTERS, 0)))
+            for name, value in increments.items():
+                sums[name] += value

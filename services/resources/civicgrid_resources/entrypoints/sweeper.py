@@ -22,20 +22,25 @@ def sla_sweeper(ctx: Context, interval_seconds: float) -> Callable[[], Awaitable
 
 
 def reconciler(ctx: Context, interval_seconds: float) -> Callable[[], Awaitable[Stop]]:
-    """Rebuild the side collections (pending outbox, deadlines) at start, then now and then."""
+    """Check the side collections (pending outbox, deadlines) against the documents now and then.
+
+    Not at start: every change writes its side entries before the document (``adapters.mongo``), so
+    a crash leaves nothing to repair; this is a safety net for documents edited by hand, and it reads
+    every open request (minutes at a city's scale on FerretDB)."""
 
     async def once() -> None:
         found = await ctx.store.reconcile()
         log.info("side collections reconciled", **found)
         ctx.notify_relay()
 
-    return periodic("reconciler", once, interval_seconds)
+    return periodic("reconciler", once, interval_seconds, first_after=interval_seconds)
 
 
 def periodic(
-    name: str, work: Callable[[], Awaitable[None]], interval_seconds: float
+    name: str, work: Callable[[], Awaitable[None]], interval_seconds: float, first_after: float = 0.0
 ) -> Callable[[], Awaitable[Stop]]:
     async def loop() -> None:
+        await asyncio.sleep(first_after)
         while True:
             try:
                 await work()
