@@ -127,6 +127,7 @@ _ROUTES: tuple[tuple[str, tuple[type[EventPayload], ...]], ...] = (
             resources.TeamMemberAdded,
             resources.NeedClaimed,
             resources.PointsAwarded,
+            resources.PointsRedeemed,
         ),
     ),
     (
@@ -134,6 +135,7 @@ _ROUTES: tuple[tuple[str, tuple[type[EventPayload], ...]], ...] = (
         (
             resources.RequestReceived,
             resources.RequestDispatched,
+            resources.RequestMoved,
             resources.RequestEscalated,
             resources.RequestAccepted,
             resources.RequestProgressed,

@@ -180,6 +180,18 @@ class PointsAwarded(EventPayload):
     reference_id: Identifier | None = Field(default=None, description="The need, request or activity.")
 
 
+class PointsRedeemed(EventPayload):
+    """A resource redeemed points from its balance for an item (积分兑换)."""
+
+    event_type = "cn.civicgrid.resources.points.redeemed.v1"
+
+    redemption_id: Identifier
+    resource_id: Identifier
+    points: int = Field(gt=0, le=100_000)
+    item: ShortText = Field(description="What the points were exchanged for.")
+    balance_after: int = Field(ge=0, description="The resource's balance once this redemption is taken.")
+
+
 class RequestReceived(EventPayload):
     """A resident's request was received and entered the closed loop."""
 
@@ -216,6 +228,28 @@ class RequestDispatched(EventPayload):
     tier: Tier
     assignee_ids: list[Identifier] = Field(min_length=1)
     actor_id: Identifier | None = Field(default=None, description="Who dispatched; null for the system.")
+
+
+class RequestMoved(EventPayload):
+    """A request located in the wrong grid was moved to another grid of its community.
+
+    A ``request.dispatched`` (tier grid, the new grid's team) follows it."""
+
+    event_type = "cn.civicgrid.resources.request.moved.v1"
+
+    request_id: Identifier
+    from_grid_id: GridId | None = Field(default=None, description="Null if it had no grid before.")
+    to_grid_id: GridId
+    note: FreeText | None = None
+    actor_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _grids_in_community(self) -> RequestMoved:
+        same_community(self.community_code, self.from_grid_id, "from_grid_id")
+        same_community(self.community_code, self.to_grid_id, "to_grid_id")
+        if self.from_grid_id == self.to_grid_id:
+            raise ValueError("to_grid_id must differ from from_grid_id")
+        return self
 
 
 class RequestEscalated(EventPayload):

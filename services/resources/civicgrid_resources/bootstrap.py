@@ -47,6 +47,7 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
         outbox=outbox,
         sla=settings.sla_policy(),
         points_per_hour=settings.points_per_hour,
+        points_per_request=settings.points_per_request,
         notify_relay=relay.notify,
     )
     lifecycle = ServiceLifecycle(settings=settings, broker=broker, relay=relay)

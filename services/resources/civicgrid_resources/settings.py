@@ -35,6 +35,12 @@ class ResourcesSettings(ServiceSettings):
         "documents (a safety net: side entries are written before each change).",
     )
     points_per_hour: int = Field(default=10, ge=1, le=1000)
+    points_per_request: int = Field(
+        default=2,
+        ge=0,
+        le=1000,
+        description="Points each person who handled a resolved request earns (0: none).",
+    )
 
     def sla_policy(self) -> SlaPolicy:
         return SlaPolicy(

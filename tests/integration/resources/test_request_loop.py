@@ -146,7 +146,7 @@ async def test_an_illegal_transition_is_a_409_naming_the_allowed_actions(
     body = r.json()
     assert body["error"] == "illegal_transition"
     assert body["current"] == "dispatched"
-    assert set(body["allowed"]) == {"dispatch", "escalate", "decline", "accept", "close"}
+    assert set(body["allowed"]) == {"dispatch", "escalate", "decline", "move", "accept", "close"}
 
 
 async def test_a_request_without_a_grid_goes_to_the_community_first(service: Running, community: str) -> None:

@@ -68,7 +68,7 @@ def test_evaluating_a_request_that_is_not_resolved_is_an_illegal_transition() ->
     request = _request()
     with pytest.raises(IllegalTransition) as raised:
         request.evaluate(5, None, RESIDENT, T0)
-    assert raised.value.details["allowed"] == ["dispatch", "escalate", "decline", "accept", "close"]
+    assert raised.value.details["allowed"] == ["dispatch", "escalate", "decline", "move", "accept", "close"]
 
 
 def test_the_full_loop_records_every_step_and_event() -> None:

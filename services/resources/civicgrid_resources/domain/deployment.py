@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -217,6 +218,30 @@ def points_for(hours: float, points_per_hour: int) -> int:
     if not 0 < hours <= 24:
         raise InvalidInput("hours must be more than 0 and at most 24 for one task")
     return max(1, round(hours * points_per_hour))
+
+
+def request_award_id(request_id: str, resource_id: str, resolution: int) -> str:
+    """The ledger key of the points a resource earns for one resolution of a request.
+
+    Derived from what earned them, so a repeat (the resolution, then the evaluation that closes it
+    as resolved; a retry) never pays twice. Ids are at most 64 characters: a longer key is hashed."""
+    key = f"{request_id}.{resource_id}.{resolution}"
+    if len(key) <= 64:
+        return key
+    return "award-" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def redemption_rules(balance: int, points: int) -> int:
+    """Points are redeemed only from what the balance holds; returns the balance after."""
+    if not 1 <= points <= 100_000:
+        raise InvalidInput("points to redeem must be from 1 to 100000")
+    if points > balance:
+        raise Conflict(
+            f"the balance is {balance} points: {points} cannot be redeemed",
+            balance=balance,
+            requested=points,
+        )
+    return balance - points
 
 
 def match_score(need_tags: list[str], offer_tags: list[str]) -> int:

@@ -83,6 +83,15 @@ class PointsAwarded(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PointsRedeemed(DomainEvent):
+    redemption_id: str
+    resource_id: str
+    points: int
+    item: str
+    balance_after: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class RequestReceived(DomainEvent):
     request_id: str
     channel: str
@@ -102,6 +111,15 @@ class RequestDispatched(DomainEvent):
     request_id: str
     tier: str
     assignee_ids: list[str]
+    actor_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestMoved(DomainEvent):
+    request_id: str
+    from_grid_id: str | None
+    to_grid_id: str
+    note: str | None
     actor_id: str | None
 
 

@@ -32,6 +32,7 @@ class Action(StrEnum):
     EVALUATE = "evaluate"
     REOPEN = "reopen"
     CLOSE = "close"
+    MOVE = "move"
 
 
 # Routing as data: which action is allowed in which status, and where it leads.
@@ -39,18 +40,21 @@ TRANSITIONS: dict[Status, dict[Action, Status]] = {
     Status.RECEIVED: {
         Action.DISPATCH: Status.DISPATCHED,
         Action.ESCALATE: Status.DISPATCHED,
+        Action.MOVE: Status.DISPATCHED,
         Action.CLOSE: Status.CLOSED,
     },
     Status.DISPATCHED: {
         Action.DISPATCH: Status.DISPATCHED,
         Action.ESCALATE: Status.DISPATCHED,
         Action.DECLINE: Status.DISPATCHED,
+        Action.MOVE: Status.DISPATCHED,
         Action.ACCEPT: Status.IN_PROGRESS,
         Action.CLOSE: Status.CLOSED,
     },
     Status.IN_PROGRESS: {
         Action.PROGRESS: Status.IN_PROGRESS,
         Action.ESCALATE: Status.DISPATCHED,
+        Action.MOVE: Status.DISPATCHED,
         Action.RESOLVE: Status.RESOLVED,
         Action.CLOSE: Status.CLOSED,
     },
@@ -310,6 +314,49 @@ class ServiceRequest:
         office = [tier_office(upper, self.community_code, self.category)]
         self._assign(upper, assignees or office, actor, now, f"escalate:{reason.value}", note)
 
+    def move(
+        self,
+        grid_id: str,
+        assignees: list[Assignee],
+        actor: Actor,
+        now: datetime,
+        sla: SlaPolicy,
+        note: str | None = None,
+    ) -> None:
+        """The request was located in the wrong grid: it goes to another grid of its community.
+
+        It starts again at the grid tier with the new grid's team and a fresh time limit; the
+        escalations so far stay counted."""
+        target = self._move(Action.MOVE)
+        if not grid_id.startswith(self.community_code):
+            raise RuleViolation(
+                "grid_in_community",
+                f"grid {grid_id} is not in community {self.community_code}: a request moves only "
+                "between the grids of its community",
+            )
+        if grid_id == self.grid_id:
+            raise RuleViolation("grid_differs", f"request {self.request_id} is already in grid {grid_id}")
+        if not assignees:
+            raise InvalidInput("a moved request needs at least one assignee in the new grid")
+        previous = self.grid_id
+        self.status = target
+        self.grid_id = grid_id
+        self.accepted_by = None
+        self.sla_exhausted = False
+        self.due_at = sla.due(self.urgency, now)
+        self.events.append(
+            ev.RequestMoved(
+                request_id=self.request_id,
+                community_code=self.community_code,
+                from_grid_id=previous,
+                to_grid_id=grid_id,
+                note=note,
+                actor_id=actor.actor_id,
+            )
+        )
+        moved = f"from grid {previous or '(none)'} to grid {grid_id}" + (f": {note}" if note else "")
+        self._assign(Tier.GRID, assignees, actor, now, "move", moved)
+
     def overdue(self, now: datetime) -> bool:
         return self.status in OPEN_STATUSES and not self.sla_exhausted and self.due_at <= now
 
@@ -473,6 +520,20 @@ class ServiceRequest:
         self.timeline.append(
             TimelineEntry(now, action, self.status, self.tier, actor.actor_id, note, list(assignee_ids or []))
         )
+
+    def resolution_round(self) -> int:
+        """Which resolution this is: 1 for the first, 2 after one reopening, …"""
+        return self.reopen_count + 1
+
+    def point_earners(self) -> list[Assignee]:
+        """Who earns points for resolving it: assignees that are people (not a tier's office).
+
+        Only while resolved, or closed as resolved (the resident's evaluation)."""
+        if self.status is Status.RESOLVED or (
+            self.status is Status.CLOSED and self.outcome is Outcome.RESOLVED
+        ):
+            return [a for a in self.assignees if a.person_id is not None]
+        return []
 
     def is_assignee_person(self, person_id: str | None) -> str | None:
         """The assignee id held by this person, if any."""

@@ -80,6 +80,14 @@ class CompleteIn(BaseModel):
     hours: float = Field(gt=0, le=24)
 
 
+class RedeemIn(BaseModel):
+    points: int = Field(ge=1, le=100_000)
+    item: ShortText = Field(description="What the points are exchanged for.")
+    redemption_id: Identifier | None = Field(
+        default=None, description="Give one to make the call idempotent."
+    )
+
+
 class OfferIn(BaseModel):
     resource_id: Identifier = Field(description="The unit (a resource) that offers it.")
     kind: OfferKind
@@ -233,6 +241,17 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(staff),
     ) -> Document:
         return await points.ranking(ctx, principal, community_code, grid_id, limit)
+
+    @router.post(
+        "/points/{resource_id}/redeem",
+        status_code=201,
+        tags=["points"],
+        summary="Redeem points (积分兑换): 409 beyond the balance",
+    )
+    async def redeem(
+        resource_id: Identifier, body: RedeemIn, principal: Principal = Depends(staff)
+    ) -> Document:
+        return await points.redeem(ctx, principal, resource_id, body.points, body.item, body.redemption_id)
 
     @router.get("/points/{resource_id}", tags=["points"], summary="Balance and ledger of a resource")
     async def balance(resource_id: Identifier, principal: Principal = Depends(anyone)) -> Document:

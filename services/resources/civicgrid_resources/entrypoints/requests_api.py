@@ -68,6 +68,11 @@ class ReopenIn(BaseModel):
     reason: FreeText = Field(min_length=1)
 
 
+class MoveIn(BaseModel):
+    grid_id: GridId = Field(description="Another grid of the request's community, known from org-graph.")
+    note: FreeText | None = None
+
+
 class CloseIn(BaseModel):
     outcome: Outcome
     note: FreeText | None = None
@@ -219,6 +224,15 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         if_match: str | None = IF_MATCH,
     ) -> Document:
         return await requests.close(ctx, request_id, principal, body.outcome, body.note, _version(if_match))
+
+    @router.post("/{request_id}/move", summary="Move to another grid of the community (wrongly located)")
+    async def move(
+        request_id: Identifier,
+        body: MoveIn,
+        principal: Principal = Depends(staff),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await requests.move(ctx, request_id, principal, body.grid_id, body.note, _version(if_match))
 
     return router
 

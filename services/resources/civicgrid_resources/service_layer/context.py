@@ -27,6 +27,7 @@ class Context:
     outbox: OutboxWriter
     sla: SlaPolicy
     points_per_hour: int = 10
+    points_per_request: int = 2
     clock: Callable[[], datetime] = utc_now
     notify_relay: Callable[[], None] = field(default=_nothing)
 

@@ -12,38 +12,70 @@ from typing import Any
 from civicgrid_resources.adapters.aggregation import grouped_sums
 from civicgrid_resources.adapters.documents import public
 from civicgrid_resources.domain import events as ev
-from civicgrid_resources.domain.deployment import points_for
+from civicgrid_resources.domain.deployment import points_for, redemption_rules, request_award_id
+from civicgrid_resources.domain.requests import ServiceRequest
 from civicgrid_resources.service_layer.context import Context
+from civicgrid_resources.service_layer.ids import new_id
 from civicgrid_runtime.auth import Principal
 from civicgrid_runtime.errors import Conflict, InvalidInput, PermissionDenied
 
 Document = dict[str, Any]
+AWARD = "award"
+REDEMPTION = "redemption"
+BALANCE_LEASE = "point_balances"
+EARNED: Document = {"points": {"$gt": 0}}
+"""Rankings and service reports count what was earned; redemptions (negative entries) only lower
+the balance."""
 
 
 async def award(
     ctx: Context, *, award_id: str, resource_id: str, hours: float, reason: str, reference_id: str | None
 ) -> Document:
+    """Points for service hours (a completed need)."""
     resource = await ctx.store.resources.get(resource_id)
     amount = points_for(hours, ctx.points_per_hour)
+    return await _record(
+        ctx,
+        award_id=award_id,
+        resource=resource,
+        points=amount,
+        hours=hours,
+        reason=reason,
+        reference_id=reference_id,
+    )
+
+
+async def _record(
+    ctx: Context,
+    *,
+    award_id: str,
+    resource: Document,
+    points: int,
+    hours: float,
+    reason: str,
+    reference_id: str | None,
+) -> Document:
+    resource_id = resource["_id"]
     events = ctx.outbox.translate(
         [
             ev.PointsAwarded(
                 community_code=resource["community_code"],
                 award_id=award_id,
                 resource_id=resource_id,
-                points=amount,
+                points=points,
                 reason=reason,
                 reference_id=reference_id,
             )
         ]
     )
     fields = {
+        "kind": AWARD,
         "resource_id": resource_id,
         "person_id": resource.get("person_id"),
         "unit_id": resource.get("unit_id"),
         "community_code": resource["community_code"],
         "grid_ids": resource.get("grid_ids", []),
-        "points": amount,
+        "points": points,
         "hours": hours,
         "reason": reason,
         "reference_id": reference_id,
@@ -56,6 +88,100 @@ async def award(
     return public(await ctx.store.points.get(award_id))
 
 
+async def award_for_request(ctx: Context, request: ServiceRequest) -> list[Document]:
+    """Points for the people who handled a resolved request: each assignee that is a resource with
+    a person earns ``points_per_request`` once per resolution (keyed ``<request>.<resource>.<n>``).
+
+    Called after the resolution and again after the evaluation that closes it as resolved: the
+    second call adds nothing, but completes the awards if the process died between the two writes."""
+    if ctx.points_per_request <= 0:
+        return []
+    awarded = []
+    for assignee in request.point_earners():
+        resource = await ctx.store.resources.find(assignee.assignee_id)
+        if resource is None or not resource.get("person_id"):
+            continue  # a grid desk or a tier's office, not a resource with a person
+        awarded.append(
+            await _record(
+                ctx,
+                award_id=request_award_id(
+                    request.request_id, assignee.assignee_id, request.resolution_round()
+                ),
+                resource=resource,
+                points=ctx.points_per_request,
+                hours=0.0,
+                reason=f"request resolved: {request.category}"[:200],
+                reference_id=request.request_id,
+            )
+        )
+    return awarded
+
+
+async def redeem(
+    ctx: Context,
+    principal: Principal,
+    resource_id: str,
+    points: int,
+    item: str,
+    redemption_id: str | None,
+) -> Document:
+    """积分兑换: a negative ledger entry, only from what the balance holds.
+
+    The balance is the ledger's sum, read and debited under the resource's balance lease
+    (``locks/point_balances:<resource>``): two redemptions of one resource run one after the other,
+    each seeing the other's entry, so together they never overdraw (FerretDB 1.24 would not isolate
+    two conditional updates of one document). Awards may run meanwhile: they only add."""
+    resource = await ctx.store.resources.get(resource_id)
+    principal.ensure_can_manage(resource["community_code"])
+    redemption_id = redemption_id or new_id("redeem")
+    async with ctx.store.locks.hold(BALANCE_LEASE, resource_id):
+        existing = await ctx.store.points.find(redemption_id)
+        if existing is not None:
+            if existing.get("resource_id") != resource_id or existing.get("kind") != REDEMPTION:
+                raise Conflict(f"ledger entry {redemption_id} already exists for something else")
+            return public(existing)  # the same call again: nothing more is taken
+        balance = await _net_points(ctx, resource_id)
+        after = redemption_rules(balance, points)
+        events = ctx.outbox.translate(
+            [
+                ev.PointsRedeemed(
+                    community_code=resource["community_code"],
+                    redemption_id=redemption_id,
+                    resource_id=resource_id,
+                    points=points,
+                    item=item,
+                    balance_after=after,
+                )
+            ]
+        )
+        fields = {
+            "kind": REDEMPTION,
+            "resource_id": resource_id,
+            "person_id": resource.get("person_id"),
+            "unit_id": resource.get("unit_id"),
+            "community_code": resource["community_code"],
+            "grid_ids": [],
+            "points": -points,
+            "hours": 0.0,
+            "item": item,
+            "reason": f"redeemed: {item}"[:200],
+            "reference_id": None,
+            "balance_after": after,
+            "by": principal.person_id or principal.subject,
+            "at": ctx.now(),
+        }
+        await ctx.store.points.insert(redemption_id, fields, events)
+    ctx.notify_relay()
+    return public(await ctx.store.points.get(redemption_id))
+
+
+async def _net_points(ctx: Context, resource_id: str) -> int:
+    sums = await grouped_sums(
+        ctx.store.points.collection, {"resource_id": resource_id}, None, {"points": "$points"}
+    )
+    return int(sums.get(None, {"points": 0})["points"])
+
+
 async def balance(ctx: Context, principal: Principal, resource_id: str) -> Document:
     resource = await ctx.store.resources.get(resource_id)
     person = resource.get("person_id")
@@ -64,10 +190,12 @@ async def balance(ctx: Context, principal: Principal, resource_id: str) -> Docum
     sums = await grouped_sums(
         ctx.store.points.collection,
         {"resource_id": resource_id},
-        None,
+        "kind",
         {"points": "$points", "hours": "$hours"},
     )
-    total = sums.get(None, {"points": 0, "hours": 0.0})
+    earned = sum(row["points"] for kind, row in sums.items() if kind != REDEMPTION)
+    redeemed = -sums.get(REDEMPTION, {"points": 0})["points"]
+    hours = sum(row["hours"] for row in sums.values())
     entries = (
         ctx.store.points.collection.find({"resource_id": resource_id}, {"outbox": 0})
         .sort("at", -1)
@@ -75,8 +203,10 @@ async def balance(ctx: Context, principal: Principal, resource_id: str) -> Docum
     )
     return {
         "resource_id": resource_id,
-        "points": int(total["points"]),
-        "hours": float(total["hours"]),
+        "points": int(earned - redeemed),
+        "earned": int(earned),
+        "redeemed": int(redeemed),
+        "hours": float(hours),
         "entries": [public(e) async for e in entries],
     }
 
@@ -90,6 +220,7 @@ async def ranking(
     assert scope is not None
     principal.ensure_can_manage(scope)
     match: Document = {"community_code": community_code} if community_code else {"grid_ids": grid_id}
+    match.update(EARNED)
     # One accumulator per $group (FerretDB 1.24 computes only the first): rank by points, then
     # fetch the hours of the ranked people.
     pipeline: list[Document] = [
@@ -140,7 +271,7 @@ async def service_report(
     ids = [d["_id"] for d in visible]
     rows = await grouped_sums(
         ctx.store.points.collection,
-        {"resource_id": {"$in": ids}, "at": {"$gte": since, "$lt": until}},
+        {"resource_id": {"$in": ids}, "at": {"$gte": since, "$lt": until}, **EARNED},
         "resource_id",
         {"points": "$points", "hours": "$hours", "tasks": 1},
     )

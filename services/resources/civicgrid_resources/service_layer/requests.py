@@ -18,6 +18,7 @@ from civicgrid_resources.domain.requests import (
     Urgency,
     tier_office,
 )
+from civicgrid_resources.service_layer import points
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ids import new_id
 from civicgrid_runtime.auth import Principal, Role
@@ -272,28 +273,33 @@ async def progress(
 async def resolve(
     ctx: Context, request_id: str, principal: Principal, result: str, version: int | None
 ) -> Document:
-    return await change(
-        ctx,
-        request_id,
-        principal,
-        _handler(principal),
-        lambda r: r.resolve(result, actor_of(principal), ctx.now()),
-        version,
-    )
+    """Resolve it; the people who handled it earn their points (after the request's own write)."""
+    changed: list[ServiceRequest] = []
+
+    def apply(request: ServiceRequest) -> None:
+        request.resolve(result, actor_of(principal), ctx.now())
+        changed.append(request)
+
+    doc = await change(ctx, request_id, principal, _handler(principal), apply, version)
+    await points.award_for_request(ctx, changed[0])
+    return doc
 
 
 async def evaluate(
     ctx: Context, request_id: str, principal: Principal, rating: int, comment: str | None, version: int | None
 ) -> Document:
+    """The resident's evaluation closes it as resolved; the awards of this resolution are made again
+    (a no-op, unless the process died between the resolution and its awards)."""
     actor = actor_of(principal)
-    return await change(
-        ctx,
-        request_id,
-        principal,
-        lambda r: r.ensure_resident(actor),
-        lambda r: r.evaluate(rating, comment, actor, ctx.now()),
-        version,
-    )
+    changed: list[ServiceRequest] = []
+
+    def apply(request: ServiceRequest) -> None:
+        request.evaluate(rating, comment, actor, ctx.now())
+        changed.append(request)
+
+    doc = await change(ctx, request_id, principal, lambda r: r.ensure_resident(actor), apply, version)
+    await points.award_for_request(ctx, changed[0])
+    return doc
 
 
 async def reopen(
@@ -326,6 +332,38 @@ async def close(
         lambda r: r.close(outcome, note, actor_of(principal), ctx.now()),
         version,
     )
+
+
+async def move(
+    ctx: Context,
+    request_id: str,
+    principal: Principal,
+    grid_id: str,
+    note: str | None,
+    version: int | None,
+) -> Document:
+    """A request located in the wrong grid goes to another grid of its community, to that grid's team."""
+    grid = await ctx.places.grid(grid_id)
+    if grid is None:
+        raise RuleViolation(
+            "grid_known", f"grid {grid_id} is unknown here: org-graph has not published it (yet)"
+        )
+    assignees = await grid_assignees(ctx, grid_id)
+    supervisor = _supervisor(principal)
+
+    def check(request: ServiceRequest) -> None:
+        supervisor(request)
+        if grid.get("community_code") != request.community_code:
+            raise RuleViolation(
+                "grid_in_community",
+                f"grid {grid_id} is not in community {request.community_code}: a request moves only "
+                "between the grids of its community",
+            )
+
+    def apply(request: ServiceRequest) -> None:
+        request.move(grid_id, assignees, actor_of(principal), ctx.now(), ctx.sla, note)
+
+    return await change(ctx, request_id, principal, check, apply, version)
 
 
 async def read(ctx: Context, request_id: str, principal: Principal) -> Document:
