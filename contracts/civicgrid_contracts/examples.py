@@ -16,8 +16,13 @@ from civicgrid_contracts.events import (
     MembershipEndReason,
     MembershipStarted,
     NeedClaimed,
+    NeedPublished,
     NotificationDelivered,
     NotificationDeliveryFailed,
+    OfferKind,
+    OfferPublished,
+    OfferUpdated,
+    OfferWithdrawn,
     OrganisationDissolved,
     OrganisationFormed,
     OrganisationKind,
@@ -144,7 +149,21 @@ def example_payloads() -> dict[str, EventPayload]:
             community_code=c, team_id="t-3", name="第三网格服务队", grid_id=GRID, leader_resource_id="r-77"
         ),
         TeamMemberAdded(community_code=c, team_id="t-3", resource_id="r-78", role="member"),
+        NeedPublished(
+            community_code=c, need_id="n-12", title="老旧小区加装电梯协调", tags=["elevator"], slots=2
+        ),
         NeedClaimed(community_code=c, need_id="n-12", title="老旧小区加装电梯协调", team_id="t-3"),
+        OfferPublished(
+            community_code=c,
+            offer_id="o-5",
+            resource_id="r-90",
+            unit_id="u-tax-bureau",
+            kind=OfferKind.RESOURCE,
+            title="法律咨询志愿服务",
+            tags=["legal advice"],
+        ),
+        OfferUpdated(community_code=c, offer_id="o-5", title="法律咨询(每周六上午)", tags=["legal advice"]),
+        OfferWithdrawn(community_code=c, offer_id="o-5", reason="the volunteers moved to another street"),
         PointsAwarded(
             community_code=c,
             award_id="a-1",

@@ -32,7 +32,7 @@ from civicgrid_contracts.events import GridDefined, MembershipStarted, RequestEs
 from civicgrid_contracts.examples import COMMUNITY, GRID, example_payloads
 
 TYPE_NAME = re.compile(r"^cn\.civicgrid\.[a-z0-9_.]+\.v[0-9]+$")
-IRREGULAR_PAST_TENSES = {"left", "sent", "held", "made", "built", "paid"}
+IRREGULAR_PAST_TENSES = {"left", "sent", "held", "made", "built", "paid", "withdrawn"}
 SPECS = all_specs()
 
 

@@ -151,6 +151,59 @@ class TeamMemberAdded(EventPayload):
     role: ShortText | None = None
 
 
+class OfferKind(StrEnum):
+    """Which of a unit's lists an offer is on (三个清单: resources list, projects list)."""
+
+    RESOURCE = "resource"
+    PROJECT = "project"
+
+
+class NeedPublished(EventPayload):
+    """A community put an item on its needs list (需求清单)."""
+
+    event_type = "cn.civicgrid.resources.need.published.v1"
+
+    need_id: Identifier
+    title: ShortText
+    description: FreeText | None = None
+    tags: list[ShortText] = Field(default_factory=list)
+    slots: int = Field(ge=1, le=10_000, description="How many resources or teams may claim it.")
+
+
+class OfferPublished(EventPayload):
+    """A unit put an item on its resources list or projects list (资源清单 / 项目清单)."""
+
+    event_type = "cn.civicgrid.resources.offer.published.v1"
+
+    offer_id: Identifier
+    resource_id: Identifier = Field(description="The unit (a resource) that offers it.")
+    unit_id: Identifier | None = None
+    kind: OfferKind
+    title: ShortText
+    description: FreeText | None = None
+    tags: list[ShortText] = Field(default_factory=list)
+
+
+class OfferUpdated(EventPayload):
+    """An offer's title, description or tags changed; the fields carry the new values, all of them."""
+
+    event_type = "cn.civicgrid.resources.offer.updated.v1"
+
+    offer_id: Identifier
+    title: ShortText
+    description: FreeText | None = None
+    tags: list[ShortText] = Field(default_factory=list)
+
+
+class OfferWithdrawn(EventPayload):
+    """A unit withdrew an offer: it is no longer matched to needs."""
+
+    event_type = "cn.civicgrid.resources.offer.withdrawn.v1"
+
+    offer_id: Identifier
+    reason: FreeText | None = None
+
+
 class NeedClaimed(EventPayload):
     """An item of the needs list was claimed by a resource or a team."""
 

@@ -275,13 +275,14 @@ async def test_completed_tasks_earn_points_once_and_rank_people_in_their_grid(
         service,
         service.topic(DEPLOYMENT),
         lambda e: e.get("ce_subject") in (people[0], marker["id"]),
-        expected=5,
+        expected=6,
     )
     assert [e["ce_type"].rsplit(".", 2)[-2] for e, _ in found] == [
         "reported_in",
         "report_in_confirmed",
         "joined_grid",
         "awarded",
+        "published",
         "claimed",
     ]
 

@@ -83,7 +83,7 @@ def test_matching_counts_shared_tags_ignoring_case() -> None:
 
 
 def test_every_domain_event_translates_to_its_contract() -> None:
-    assert len(CONTRACTS) == 19
+    assert len(CONTRACTS) == 23
     assert all(model.__name__ == domain.__name__ for domain, model in CONTRACTS.items())
     event = to_cloud_event(
         ev.ResourceJoinedGrid(

@@ -7,6 +7,9 @@ from typing import Any
 
 from civicgrid_resources.domain.deployment import (
     GridPost,
+    Offer,
+    OfferKind,
+    OfferStatus,
     ReportInBasis,
     ReportInStatus,
     Resource,
@@ -214,6 +217,41 @@ def resource_from(doc: Document) -> Resource:
             )
             for p in doc.get("grids", [])
         ],
+        version=int(doc.get("version", 0)),
+    )
+
+
+def offer_fields(o: Offer) -> Document:
+    return {
+        "resource_id": o.resource_id,
+        "unit_id": o.unit_id,
+        "community_code": o.community_code,
+        "kind": o.kind.value,
+        "title": o.title,
+        "description": o.description,
+        "tags": list(o.tags),
+        "offered_at": o.offered_at,
+        "status": o.status.value,
+        "withdrawn_at": o.withdrawn_at,
+        "withdrawn_reason": o.withdrawn_reason,
+    }
+
+
+def offer_from(doc: Document) -> Offer:
+    """Offers stored before they had a status or a version read as offered, version 0."""
+    return Offer(
+        offer_id=doc["_id"],
+        resource_id=doc["resource_id"],
+        community_code=doc["community_code"],
+        kind=OfferKind(doc["kind"]),
+        title=doc["title"],
+        offered_at=_req_utc(doc["offered_at"]),
+        unit_id=doc.get("unit_id"),
+        description=doc.get("description"),
+        tags=list(doc.get("tags", [])),
+        status=OfferStatus(doc.get("status", OfferStatus.OFFERED.value)),
+        withdrawn_at=_utc(doc.get("withdrawn_at")),
+        withdrawn_reason=doc.get("withdrawn_reason"),
         version=int(doc.get("version", 0)),
     )
 

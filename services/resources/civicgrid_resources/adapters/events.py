@@ -26,7 +26,7 @@ CONTRACTS: dict[type[ev.DomainEvent], type[EventPayload]] = {
 
 
 def _subject(event: ev.DomainEvent) -> str | None:
-    for name in ("request_id", "need_id", "team_id", "resource_id", "award_id"):
+    for name in ("request_id", "need_id", "team_id", "offer_id", "resource_id", "award_id"):
         value = getattr(event, name, None)
         if isinstance(value, str):
             return value

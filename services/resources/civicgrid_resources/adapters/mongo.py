@@ -39,7 +39,7 @@ Document = dict[str, Any]
 # (document id, the fields written, the document before the write or None for an insert)
 AfterWrite = Callable[[str, Document, Document | None], Awaitable[None]]
 
-OUTBOX_COLLECTIONS = ("requests", "resources", "teams", "needs", "points")
+OUTBOX_COLLECTIONS = ("requests", "resources", "teams", "needs", "points", "offers")
 PLACE_KEYS = ("grid_id", "community_code", "street_code", "district_code", "city_code")
 
 
@@ -234,7 +234,7 @@ class MongoStore:
         self.teams = aggregate("teams", "team")
         self.needs = aggregate("needs", "need")
         self.points = aggregate("points", "points award")
-        self.offers: AsyncCollection[Document] = db["offers"]
+        self.offers = aggregate("offers", "offer")
         self.places: AsyncCollection[Document] = db["places"]
         self.grids: AsyncCollection[Document] = db["grids"]
         self.inbox = MongoInbox(db["inbox"])
@@ -266,5 +266,5 @@ class MongoStore:
         await ensure_index(self.points.collection, [("community_code", ASCENDING)])
         await ensure_index(self.points.collection, [("grid_ids", ASCENDING)])
         await ensure_index(self.needs.collection, [("community_code", ASCENDING)])
-        await ensure_index(self.offers, [("community_code", ASCENDING)])
+        await ensure_index(self.offers.collection, [("community_code", ASCENDING)])
         await ensure_index(self.places, [("community_code", ASCENDING)])

@@ -208,6 +208,85 @@ class OfferKind(StrEnum):
     PROJECT = "project"
 
 
+class OfferStatus(StrEnum):
+    OFFERED = "offered"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass
+class Offer:
+    """An item of a unit's resources list or projects list; matched to needs while offered."""
+
+    offer_id: str
+    resource_id: str
+    community_code: str
+    kind: OfferKind
+    title: str
+    offered_at: datetime
+    unit_id: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    status: OfferStatus = OfferStatus.OFFERED
+    withdrawn_at: datetime | None = None
+    withdrawn_reason: str | None = None
+    version: int = 0
+    events: list[ev.DomainEvent] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def publish(cls, **fields: object) -> Offer:
+        offer = cls(**fields)  # type: ignore[arg-type]
+        offer.events.append(
+            ev.OfferPublished(
+                community_code=offer.community_code,
+                offer_id=offer.offer_id,
+                resource_id=offer.resource_id,
+                unit_id=offer.unit_id,
+                kind=offer.kind.value,
+                title=offer.title,
+                description=offer.description,
+                tags=list(offer.tags),
+            )
+        )
+        return offer
+
+    def _ensure_offered(self, action: str) -> None:
+        if self.status is OfferStatus.WITHDRAWN:
+            raise IllegalTransition(self.status.value, action, [])
+
+    def update(self, title: str | None, description: str | None, tags: list[str] | None) -> bool:
+        """Change what is given; False (and no event) if nothing changes."""
+        self._ensure_offered("update")
+        new_title = self.title if title is None else title
+        new_description = self.description if description is None else description
+        new_tags = self.tags if tags is None else list(tags)
+        if (new_title, new_description, new_tags) == (self.title, self.description, self.tags):
+            return False
+        self.title, self.description, self.tags = new_title, new_description, new_tags
+        self.events.append(
+            ev.OfferUpdated(
+                community_code=self.community_code,
+                offer_id=self.offer_id,
+                title=self.title,
+                description=self.description,
+                tags=list(self.tags),
+            )
+        )
+        return True
+
+    def withdraw(self, reason: str | None, now: datetime) -> None:
+        self._ensure_offered("withdraw")
+        self.status = OfferStatus.WITHDRAWN
+        self.withdrawn_at = now
+        self.withdrawn_reason = reason
+        self.events.append(
+            ev.OfferWithdrawn(community_code=self.community_code, offer_id=self.offer_id, reason=reason)
+        )
+
+    def take_events(self) -> list[ev.DomainEvent]:
+        taken, self.events = self.events, []
+        return taken
+
+
 def need_claim_rules(slots: int) -> None:
     if not 1 <= slots <= 10_000:
         raise InvalidInput("slots must be from 1 to 10000")

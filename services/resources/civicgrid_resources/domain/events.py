@@ -66,6 +66,40 @@ class TeamMemberAdded(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class NeedPublished(DomainEvent):
+    need_id: str
+    title: str
+    description: str | None
+    tags: list[str] = field(default_factory=list)
+    slots: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferPublished(DomainEvent):
+    offer_id: str
+    resource_id: str
+    unit_id: str | None
+    kind: str
+    title: str
+    description: str | None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferUpdated(DomainEvent):
+    offer_id: str
+    title: str
+    description: str | None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferWithdrawn(DomainEvent):
+    offer_id: str
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class NeedClaimed(DomainEvent):
     need_id: str
     title: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field
 
 from civicgrid_contracts.values import CommunityCode, FreeText, GridId, Identifier, ShortText
@@ -13,6 +13,7 @@ from civicgrid_resources.domain.deployment import OfferKind, ReportInBasis, Reso
 from civicgrid_resources.service_layer import deployment, needs, points, teams
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_runtime.auth import Principal, Role
+from civicgrid_runtime.errors import InvalidInput
 from civicgrid_runtime.http import Authenticator
 
 Document = dict[str, Any]
@@ -78,6 +79,28 @@ class ClaimIn(BaseModel):
 
 class CompleteIn(BaseModel):
     hours: float = Field(gt=0, le=24)
+
+
+class OfferChangeIn(BaseModel):
+    title: ShortText | None = None
+    description: FreeText | None = None
+    tags: list[ShortText] | None = Field(default=None, max_length=20)
+
+
+class WithdrawIn(BaseModel):
+    reason: FreeText | None = None
+
+
+IF_MATCH = Header(default=None, alias="If-Match", description="The version you last read; 409 if stale.")
+
+
+def _version(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip('"W/ '))
+    except ValueError:
+        raise InvalidInput("If-Match must be the version number") from None
 
 
 class RedeemIn(BaseModel):
@@ -232,6 +255,36 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             list(body.tags),
             body.offer_id,
         )
+
+    @router.get("/offers/{offer_id}", tags=["three lists"], summary="An offer of a unit's lists")
+    async def read_offer(offer_id: Identifier, principal: Principal = Depends(staff)) -> Document:
+        return await needs.read_offer(ctx, principal, offer_id)
+
+    @router.patch("/offers/{offer_id}", tags=["three lists"], summary="Change an offer's title, text or tags")
+    async def update_offer(
+        offer_id: Identifier,
+        body: OfferChangeIn,
+        principal: Principal = Depends(staff),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await needs.update_offer(
+            ctx,
+            principal,
+            offer_id,
+            body.title,
+            body.description,
+            list(body.tags) if body.tags is not None else None,
+            _version(if_match),
+        )
+
+    @router.post("/offers/{offer_id}/withdraw", tags=["three lists"], summary="Withdraw an offer")
+    async def withdraw_offer(
+        offer_id: Identifier,
+        body: WithdrawIn,
+        principal: Principal = Depends(staff),
+        if_match: str | None = IF_MATCH,
+    ) -> Document:
+        return await needs.withdraw_offer(ctx, principal, offer_id, body.reason, _version(if_match))
 
     @router.get("/points/ranking", tags=["points"], summary="Points ranking of a community or a grid")
     async def ranking(

@@ -6,12 +6,18 @@ and only once per claimant — two units racing for the last slot get one succes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from civicgrid_contracts.envelope import CloudEvent
-from civicgrid_resources.adapters.documents import public
+from civicgrid_resources.adapters.documents import offer_fields, offer_from, public
 from civicgrid_resources.domain import events as ev
-from civicgrid_resources.domain.deployment import OfferKind, match_score, need_claim_rules
+from civicgrid_resources.domain.deployment import (
+    Offer,
+    OfferKind,
+    OfferStatus,
+    match_score,
+    need_claim_rules,
+)
 from civicgrid_resources.service_layer import points
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ids import new_id
@@ -34,9 +40,18 @@ async def publish_need(
     principal.ensure_can_manage(community_code)
     need_claim_rules(slots)
     need_id = need_id or new_id("need")
-    # No contract event for a published need yet (NeedPublished is proposed to the lead: adding it
-    # needs examples.py and docs/contracts.md, outside this service). The first event is NeedClaimed.
-    events: list[CloudEvent] = []
+    events = ctx.outbox.translate(
+        [
+            ev.NeedPublished(
+                community_code=community_code,
+                need_id=need_id,
+                title=title,
+                description=description,
+                tags=list(tags),
+                slots=slots,
+            )
+        ]
+    )
     fields = {
         "community_code": community_code,
         "title": title,
@@ -158,25 +173,86 @@ async def offer(
     tags: list[str],
     offer_id: str | None,
 ) -> Document:
-    """A unit puts an item on its resources or projects list."""
+    """A unit puts an item on its resources or projects list (``offer.published``)."""
     resource = await ctx.store.resources.get(resource_id)
     principal.ensure_can_manage(resource["community_code"])
-    offer_id = offer_id or new_id("offer")
-    doc = {
-        "_id": offer_id,
-        "resource_id": resource_id,
-        "unit_id": resource.get("unit_id"),
-        "community_code": resource["community_code"],
-        "kind": kind.value,
-        "title": title,
-        "description": description,
-        "tags": tags,
-        "offered_at": ctx.now(),
-    }
-    result = await ctx.store.offers.update_one({"_id": offer_id}, {"$setOnInsert": doc}, upsert=True)
-    if result.upserted_id is None:
-        raise Conflict(f"offer {offer_id} already exists")
+    item = Offer.publish(
+        offer_id=offer_id or new_id("offer"),
+        resource_id=resource_id,
+        unit_id=resource.get("unit_id"),
+        community_code=resource["community_code"],
+        kind=kind,
+        title=title,
+        description=description,
+        tags=list(tags),
+        offered_at=ctx.now(),
+    )
+    events = ctx.outbox.translate(item.take_events())
+    await ctx.store.offers.insert(item.offer_id, offer_fields(item), events)
+    ctx.notify_relay()
+    return public(await ctx.store.offers.get(item.offer_id))
+
+
+async def read_offer(ctx: Context, principal: Principal, offer_id: str) -> Document:
+    doc = await ctx.store.offers.get(offer_id)
+    principal.ensure_can_manage(doc["community_code"])
     return public(doc)
+
+
+async def _change_offer(
+    ctx: Context,
+    principal: Principal,
+    offer_id: str,
+    apply: Callable[[Offer], object],
+    expected_version: int | None,
+) -> Document:
+    """One conditional write of the offer (with its events), at the version it was read."""
+    item = offer_from(await ctx.store.offers.get(offer_id))
+    principal.ensure_can_manage(item.community_code)
+    if expected_version is not None and expected_version != item.version:
+        raise Conflict(
+            f"offer {offer_id} is at version {item.version}, not {expected_version}; reload it",
+            expected_version=expected_version,
+            current_version=item.version,
+        )
+    apply(item)
+    events = ctx.outbox.translate(item.take_events())
+    if events:
+        # Offers stored before they had a version read as version 0.
+        saved = await ctx.store.offers.update(
+            offer_id,
+            lambda current: int(current.get("version", 0)) == item.version,
+            {"$set": offer_fields(item)},
+            events,
+        )
+        if not saved:
+            raise Conflict(f"offer {offer_id} was changed by someone else meanwhile; reload it and try again")
+        ctx.notify_relay()
+    return public(await ctx.store.offers.get(offer_id))
+
+
+async def update_offer(
+    ctx: Context,
+    principal: Principal,
+    offer_id: str,
+    title: str | None,
+    description: str | None,
+    tags: list[str] | None,
+    expected_version: int | None,
+) -> Document:
+    """Change an offer's title, description or tags (``offer.updated``; nothing if nothing changes)."""
+    return await _change_offer(
+        ctx, principal, offer_id, lambda o: o.update(title, description, tags), expected_version
+    )
+
+
+async def withdraw_offer(
+    ctx: Context, principal: Principal, offer_id: str, reason: str | None, expected_version: int | None
+) -> Document:
+    """The unit withdraws an offer (``offer.withdrawn``): it is no longer matched to needs."""
+    return await _change_offer(
+        ctx, principal, offer_id, lambda o: o.withdraw(reason, ctx.now()), expected_version
+    )
 
 
 async def matches(ctx: Context, principal: Principal, need_id: str) -> list[Document]:
@@ -184,9 +260,13 @@ async def matches(ctx: Context, principal: Principal, need_id: str) -> list[Docu
     need = await ctx.store.needs.get(need_id)
     principal.ensure_can_manage(need["community_code"])
     street = need["community_code"][:9]
-    cursor = ctx.store.offers.find({"community_code": {"$gte": street, "$lt": street + "z"}})
+    cursor = ctx.store.offers.collection.find(
+        {"community_code": {"$gte": street, "$lt": street + "z"}}, {"outbox": 0}
+    )
     scored = []
     async for doc in cursor:
+        if doc.get("status", OfferStatus.OFFERED.value) != OfferStatus.OFFERED.value:
+            continue
         score = match_score(need.get("tags", []), doc.get("tags", []))
         if score:
             scored.append({**public(doc), "score": score})
