@@ -232,3 +232,50 @@ async def test_a_batched_commit_never_covers_a_record_whose_handler_is_still_run
 
 async def _is_two(offset_coroutine) -> bool:
     return bool(await offset_coroutine == 2)
+
+
+async def test_several_consumers_of_one_group_share_the_partitions_and_handle_every_event_once(
+    kafka_bootstrap, unique
+):
+    topic, group = f"test.shared.{unique}", f"shared-{unique}"
+    await create_topics(kafka_bootstrap, topic, partitions=6)
+    handled: list[str] = []
+    partitions_seen: set[int] = set()
+    in_flight, most_in_flight = 0, 0
+    events = [population_reported(community_code=f"420106002{i:03d}") for i in range(60)]
+
+    async def handle(event: CloudEvent) -> None:
+        nonlocal in_flight, most_in_flight
+        in_flight += 1
+        most_in_flight = max(most_in_flight, in_flight)
+        await asyncio.sleep(0.02)
+        handled.append(event.id)
+        in_flight -= 1
+
+    broker = create_broker(_settings(kafka_bootstrap))
+    subscribe_events(
+        broker,
+        topics=[topic],
+        group_id=group,
+        routes=EventRoutes({POPULATION_REPORTED: handle}),
+        consumers=3,
+    )
+    await broker.start()
+    try:
+        publisher = KafkaEventPublisher(broker)
+        for event in events:
+            await publisher.publish(event, topic=topic)
+        assert await wait_for(lambda: len(handled) >= len(events), timeout=60)
+        for record in await read_all(kafka_bootstrap, topic, len(events)):
+            partitions_seen.add(record.partition)
+    finally:
+        await stop_broker(broker)
+    assert sorted(handled) == sorted(e.id for e in events)
+    assert len(partitions_seen) > 1
+    assert most_in_flight > 1, "the consumers handle records at the same time"
+
+
+def test_several_consumers_in_one_process_need_exactly_one_topic() -> None:
+    broker = create_broker(_settings("127.0.0.1:1"))
+    with pytest.raises(ValueError, match="exactly one topic"):
+        subscribe_events(broker, topics=["a", "b"], group_id="g", routes=EventRoutes({}), consumers=2)

@@ -51,7 +51,7 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
         notify_relay=relay.notify,
     )
     lifecycle = ServiceLifecycle(settings=settings, broker=broker, relay=relay)
-    consumers.subscribe(broker, ctx, topics, settings.consumer_group)
+    consumers.subscribe(broker, ctx, topics, settings.consumer_group, settings.hotline_consumers)
     lifecycle.background.append(sla_sweeper(ctx, settings.sla_sweep_interval_seconds))
     lifecycle.background.append(reconciler(ctx, settings.reconcile_interval_seconds))
 

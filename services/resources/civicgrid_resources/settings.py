@@ -28,6 +28,12 @@ class ResourcesSettings(ServiceSettings):
     sla_ordinary_seconds: float = Field(default=7 * 86400, gt=0)
     sla_complex_seconds: float = Field(default=15 * 86400, gt=0)
     sla_sweep_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+    hotline_consumers: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Consumers of the 12345 topic in one process (its partitions are shared among them).",
+    )
     reconcile_interval_seconds: float = Field(
         default=21600.0,
         gt=0,

@@ -64,6 +64,7 @@ def subscribe_events(
     auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
     max_poll_records: int | None = None,
     skip_unknown_types: bool = True,
+    consumers: int = 1,
 ) -> None:
     """Register one consumer-group subscriber for ``topics``.
 
@@ -71,7 +72,14 @@ def subscribe_events(
     topic; a handler that keeps failing goes there after the broker's bounded retries. Event types
     the installed contracts do not know (e.g. a ``.v2`` published beside ``.v1``) are skipped, unless
     ``skip_unknown_types`` is False (inbound municipal topics), in which case they are dead-lettered.
+
+    ``consumers`` > 1 (one topic only) runs that many consumers of the group in this process: the
+    topic's partitions are shared among them, each consumes its partitions one record at a time (so
+    offsets are still committed only after processing, per partition), and up to ``consumers``
+    records are handled at once.
     """
+    if consumers > 1 and len(topics) != 1:
+        raise ValueError("several consumers in one process need exactly one topic")
     if not group_id:
         raise ValueError("every subscriber needs a group_id")
 
@@ -97,6 +105,7 @@ def subscribe_events(
         max_poll_records=max_poll_records,
         decoder=_raw_record,
         parser=_tolerant_parser,
+        max_workers=consumers,
     )(consume)
 
 

@@ -51,7 +51,9 @@ def hotline_routes(ctx: Context) -> EventRoutes:
     return EventRoutes({municipal.HotlineRequestSubmitted.event_type: handle})
 
 
-def subscribe(broker: KafkaBroker, ctx: Context, topics: Topics, group_id: str) -> None:
+def subscribe(
+    broker: KafkaBroker, ctx: Context, topics: Topics, group_id: str, hotline_consumers: int = 1
+) -> None:
     subscribe_events(
         broker,
         topics=[topics.name("civicgrid.org.places.v1")],
@@ -64,4 +66,5 @@ def subscribe(broker: KafkaBroker, ctx: Context, topics: Topics, group_id: str) 
         group_id=f"{group_id}.hotline",
         routes=hotline_routes(ctx),
         skip_unknown_types=False,
+        consumers=hotline_consumers,  # partitions shared among them: intake runs that many at once
     )
