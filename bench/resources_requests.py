@@ -43,6 +43,7 @@ from civicgrid_contracts.events.common import RequestKind, Urgency
 from civicgrid_contracts.events.municipal import HotlineRequestSubmitted
 from civicgrid_resources.adapters.documents import request_fields, resource_fields
 from civicgrid_resources.adapters.locks import DocumentLocks
+from civicgrid_resources.adapters.mongo import Deadlines
 from civicgrid_resources.adapters.statistics import RequestStatistics, Totals
 from civicgrid_resources.bootstrap import create_app
 from civicgrid_resources.domain.deployment import ReportInBasis, ReportInStatus, Resource, ResourceKind
@@ -296,11 +297,14 @@ async def load_city(
     """A year of a city's requests and its report-in resources, written straight into the store with
     the service's own document mapping; the dashboards' buckets summed from the same documents with
     the service's own ``Totals`` and written by its ``RequestStatistics``."""
+    async with Service(settings.model_copy(update={"run_background_workers": False})):
+        pass  # a first start creates the collections' indexes, kept up to date by the load below
     client = create_client(settings.mongo_uri, "bench")
     db = client[settings.mongo_database]
     sla = settings.sla_policy()
     now = datetime.now(UTC)
     totals = Totals()
+    deadlines: list[dict[str, Any]] = []
     start = time.time()
     batch: list[dict[str, Any]] = []
     for i in range(n_requests):
@@ -311,11 +315,16 @@ async def load_city(
         batch.append(
             {"_id": request.request_id, **fields, "version": 1, "outbox": {}, "outbox_pending": False}
         )
+        entry = Deadlines.entry(fields)  # the open ones are tracked, as the service does
+        if entry is not None:
+            deadlines.append({"_id": request.request_id, **entry})
         if len(batch) == 5000:
             await db["requests"].insert_many(batch, ordered=False)
             batch = []
     if batch:
         await db["requests"].insert_many(batch, ordered=False)
+    for first in range(0, len(deadlines), 5000):
+        await db["deadlines"].insert_many(deadlines[first : first + 5000], ordered=False)
     requests_loaded = time.time() - start
     start = time.time()
     batch = []
@@ -349,6 +358,7 @@ async def load_city(
         "resources": resources_per_community * len(communities),
         "communities": len(communities),
         "statistics_buckets": len(totals.buckets),
+        "open_requests_tracked": len(deadlines),
         "load_requests_seconds": round(requests_loaded, 1),
         "load_resources_seconds": round(resources_loaded, 1),
         "write_buckets_seconds": round(buckets_written, 1),

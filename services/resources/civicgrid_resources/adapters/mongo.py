@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_resources.adapters.aggregation import is_ferretdb
 from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.indexes import ensure_index
 from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
@@ -185,15 +186,22 @@ class Deadlines:
         except DuplicateKeyError:  # two first writers raced on the upsert: the loser updates
             await self.collection.update_one({"_id": request_id}, update)
 
-    async def track(self, request_id: str, fields: Document) -> None:
+    @staticmethod
+    def entry(fields: Document) -> Document | None:
+        """The entry of a request with these fields; None when it is no longer open."""
         if not fields.get("open"):
-            await self.collection.delete_one({"_id": request_id})
-            return
-        entry = {
+            return None
+        return {
             "due_at": fields["due_at"],
             "exhausted": bool(fields.get("sla_exhausted")),
             **{k: fields.get(k) for k in PLACE_KEYS},
         }
+
+    async def track(self, request_id: str, fields: Document) -> None:
+        entry = self.entry(fields)
+        if entry is None:
+            await self.collection.delete_one({"_id": request_id})
+            return
         await upsert_fields(self.collection, request_id, entry)
 
 
@@ -249,6 +257,11 @@ class MongoStore:
         return {"outbox_documents": pending, "open_requests": tracked}
 
     async def ensure_indexes(self) -> None:
+        if await is_ferretdb(self.requests.collection):
+            # FerretDB 1.24 (SQLite) uses no secondary index for any query, yet updates each one on
+            # every write: on it they are pure cost. MongoDB serves the dashboards' and lists'
+            # queries from them.
+            return
         await self.outbox.ensure_indexes()
         requests = self.requests.collection
         await ensure_index(requests, [("open", ASCENDING), ("due_at", ASCENDING)])
