@@ -27,7 +27,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from civicgrid_contracts.envelope import CloudEvent
-from civicgrid_resources.adapters.aggregation import is_ferretdb
 from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.indexes import ensure_index
 from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
@@ -257,11 +256,6 @@ class MongoStore:
         return {"outbox_documents": pending, "open_requests": tracked}
 
     async def ensure_indexes(self) -> None:
-        if await is_ferretdb(self.requests.collection):
-            # FerretDB 1.24 (SQLite) uses no secondary index for any query, yet updates each one on
-            # every write: on it they are pure cost. MongoDB serves the dashboards' and lists'
-            # queries from them.
-            return
         await self.outbox.ensure_indexes()
         requests = self.requests.collection
         await ensure_index(requests, [("open", ASCENDING), ("due_at", ASCENDING)])
