@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from civicgrid_contracts.values import CommunityCode, FreeText, GridId, Identifier, ShortText
 from civicgrid_resources.domain.deployment import OfferKind, ReportInBasis, ResourceKind, TimeSlot
+from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import deployment, needs, points, teams
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_runtime.auth import Principal, Role
-from civicgrid_runtime.errors import InvalidInput
 from civicgrid_runtime.http import Authenticator
 
 Document = dict[str, Any]
@@ -89,18 +89,6 @@ class OfferChangeIn(BaseModel):
 
 class WithdrawIn(BaseModel):
     reason: FreeText | None = None
-
-
-IF_MATCH = Header(default=None, alias="If-Match", description="The version you last read; 409 if stale.")
-
-
-def _version(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value.strip('"W/ '))
-    except ValueError:
-        raise InvalidInput("If-Match must be the version number") from None
 
 
 class RedeemIn(BaseModel):
@@ -274,7 +262,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             body.title,
             body.description,
             list(body.tags) if body.tags is not None else None,
-            _version(if_match),
+            expected_version(if_match),
         )
 
     @router.post("/offers/{offer_id}/withdraw", tags=["three lists"], summary="Withdraw an offer")
@@ -284,7 +272,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
     ) -> Document:
-        return await needs.withdraw_offer(ctx, principal, offer_id, body.reason, _version(if_match))
+        return await needs.withdraw_offer(ctx, principal, offer_id, body.reason, expected_version(if_match))
 
     @router.get("/points/ranking", tags=["points"], summary="Points ranking of a community or a grid")
     async def ranking(

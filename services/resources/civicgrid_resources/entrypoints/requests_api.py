@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from civicgrid_contracts.events.common import RequestChannel, RequestKind
 from civicgrid_contracts.values import CommunityCode, FreeText, GridId, Identifier, ShortText
 from civicgrid_resources.adapters.documents import public
 from civicgrid_resources.domain.requests import EscalationReason, Outcome, Urgency
+from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import requests, supervision
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_runtime.auth import Principal, Role
-from civicgrid_runtime.errors import InvalidInput, PermissionDenied
+from civicgrid_runtime.errors import PermissionDenied
 from civicgrid_runtime.http import Authenticator
 
 Document = dict[str, Any]
-IF_MATCH = Header(default=None, alias="If-Match", description="The version you last read; 409 if stale.")
 
 
 class RequestIn(BaseModel):
@@ -76,15 +76,6 @@ class MoveIn(BaseModel):
 class CloseIn(BaseModel):
     outcome: Outcome
     note: FreeText | None = None
-
-
-def _version(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value.strip('"W/ '))
-    except ValueError:
-        raise InvalidInput("If-Match must be the request's version number") from None
 
 
 def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
@@ -145,7 +136,9 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
     ) -> Document:
-        return await requests.dispatch(ctx, request_id, principal, body.assignee_ids, _version(if_match))
+        return await requests.dispatch(
+            ctx, request_id, principal, body.assignee_ids, expected_version(if_match)
+        )
 
     @router.post("/{request_id}/escalate", summary="Send up a tier (beyond authority, or declined)")
     async def escalate(
@@ -155,7 +148,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         if_match: str | None = IF_MATCH,
     ) -> Document:
         return await requests.escalate(
-            ctx, request_id, principal, body.reason, body.note, body.assignee_ids, _version(if_match)
+            ctx, request_id, principal, body.reason, body.note, body.assignee_ids, expected_version(if_match)
         )
 
     @router.post("/{request_id}/decline", summary="The assignee declines: the request goes up a tier")
@@ -166,7 +159,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         if_match: str | None = IF_MATCH,
     ) -> Document:
         return await requests.escalate(
-            ctx, request_id, principal, EscalationReason.DECLINED, body.note, None, _version(if_match)
+            ctx, request_id, principal, EscalationReason.DECLINED, body.note, None, expected_version(if_match)
         )
 
     @router.post("/{request_id}/accept", summary="An assignee accepts the request")
@@ -176,7 +169,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
     ) -> Document:
-        return await requests.accept(ctx, request_id, principal, body.assignee_id, _version(if_match))
+        return await requests.accept(ctx, request_id, principal, body.assignee_id, expected_version(if_match))
 
     @router.post("/{request_id}/progress", summary="Record progress")
     async def progress(
@@ -185,7 +178,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
     ) -> Document:
-        return await requests.progress(ctx, request_id, principal, body.note, _version(if_match))
+        return await requests.progress(ctx, request_id, principal, body.note, expected_version(if_match))
 
     @router.post("/{request_id}/resolve", summary="Resolve with a result")
     async def resolve(
@@ -194,7 +187,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
     ) -> Document:
-        return await requests.resolve(ctx, request_id, principal, body.result, _version(if_match))
+        return await requests.resolve(ctx, request_id, principal, body.result, expected_version(if_match))
 
     @router.post("/{request_id}/evaluate", summary="The resident rates the result (member token)")
     async def evaluate(
@@ -204,7 +197,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         if_match: str | None = IF_MATCH,
     ) -> Document:
         return await requests.evaluate(
-            ctx, request_id, principal, body.rating, body.comment, _version(if_match)
+            ctx, request_id, principal, body.rating, body.comment, expected_version(if_match)
         )
 
     @router.post("/{request_id}/reopen", summary="The resident (or a supervisor) reopens it")
@@ -214,7 +207,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
     ) -> Document:
-        return await requests.reopen(ctx, request_id, principal, body.reason, _version(if_match))
+        return await requests.reopen(ctx, request_id, principal, body.reason, expected_version(if_match))
 
     @router.post("/{request_id}/close", summary="Close as withdrawn, duplicate or unfounded")
     async def close(
@@ -223,7 +216,9 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
     ) -> Document:
-        return await requests.close(ctx, request_id, principal, body.outcome, body.note, _version(if_match))
+        return await requests.close(
+            ctx, request_id, principal, body.outcome, body.note, expected_version(if_match)
+        )
 
     @router.post("/{request_id}/move", summary="Move to another grid of the community (wrongly located)")
     async def move(
@@ -232,7 +227,9 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
     ) -> Document:
-        return await requests.move(ctx, request_id, principal, body.grid_id, body.note, _version(if_match))
+        return await requests.move(
+            ctx, request_id, principal, body.grid_id, body.note, expected_version(if_match)
+        )
 
     return router
 
