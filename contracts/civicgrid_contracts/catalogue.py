@@ -46,6 +46,21 @@ def dead_letter_topic(topic: str) -> str:
     return topic + DEAD_LETTER_SUFFIX
 
 
+REDRIVE_TOPIC_PREFIX = "civicgrid.redrive."
+
+
+def redrive_topic(group_id: str) -> str:
+    """``civicgrid.redrive.<group>``: dead letters replayed to the one consumer group that rejected them.
+
+    Every consumer group also listens on its own redrive topic (operations, not a contract with
+    municipal systems; records keep their original CloudEvent headers)."""
+    return REDRIVE_TOPIC_PREFIX + group_id
+
+
+def is_redrive_topic(topic: str) -> bool:
+    return topic.startswith(REDRIVE_TOPIC_PREFIX)
+
+
 _TOPICS: tuple[Topic, ...] = (
     Topic(
         "civicgrid.org.places.v1",

@@ -68,3 +68,17 @@ class PermissionDenied(CivicGridError):
 
 class PermanentFailure(Exception):
     """Raised by a consumer handler when retrying cannot help: the message goes to the dead-letter topic."""
+
+
+class StoreUnavailable(Exception):
+    """A store (or broker) cannot be reached right now: retrying later can help.
+
+    Raise it (or let a driver's connection error escape) when a dependency is down. The HTTP layer
+    answers 503 with ``Retry-After``; consumers hold their partition and retry instead of
+    dead-lettering. See :func:`civicgrid_runtime.faults.is_transient`.
+    """
+
+    def __init__(self, message: str = "a store is unavailable", *, retry_after_seconds: int = 2) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_seconds = retry_after_seconds
