@@ -35,6 +35,7 @@ from civicgrid_notifications.service_layer.broadcast_push import BroadcastPusher
 from civicgrid_notifications.service_layer.delivery import Channel, DeliveryWorker
 from civicgrid_notifications.service_layer.feed import FeedService
 from civicgrid_notifications.service_layer.notify import EventNotifier
+from civicgrid_notifications.service_layer.subscriptions import PushSubscriptions
 from civicgrid_notifications.settings import NotificationsSettings
 from civicgrid_runtime.auth import TokenVerifier
 from civicgrid_runtime.auth.keys import read_public_key
@@ -141,7 +142,17 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     auth = Authenticator(verifier)
     feeds = FeedService(directory, feed, hub)
     app.include_router(
-        feed_router(HttpDeps(auth, feeds, directory, preferences, deliveries, vapid_public_key(vapid)))
+        feed_router(
+            HttpDeps(
+                auth,
+                feeds,
+                directory,
+                preferences,
+                deliveries,
+                PushSubscriptions(preferences, settings.push_policy()),
+                vapid_public_key(vapid),
+            )
+        )
     )
     app.include_router(stream_router(auth, feeds, feed, hub, settings.stream_ping_seconds))
     static = resources.files("civicgrid_notifications.entrypoints").joinpath("static")
@@ -164,7 +175,11 @@ def _channels(
     channels: dict[str, Channel] = {}
     if "web_push" in settings.channels:
         channels["web_push"] = WebPushChannel(
-            http, vapid, settings.vapid_subject, on_gone=preferences.remove_push_subscription
+            http,
+            vapid,
+            settings.vapid_subject,
+            on_gone=preferences.remove_push_subscription,
+            policy=settings.push_policy(),
         )
     if "sms" in settings.channels and settings.sms_gateway_url:
         channels["sms"] = SmsGatewayChannel(http, settings.sms_gateway_url, settings.sms_gateway_token)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from civicgrid_notifications.domain.push_endpoints import DEFAULT_PUSH_HOST_SUFFIXES, PushEndpointPolicy
 from civicgrid_runtime.settings import ServiceSettings
 
 
@@ -35,6 +36,17 @@ class NotificationsSettings(ServiceSettings):
         default=None, description="PEM P-256 key; default <keys_dir>/vapid_private.pem (created in dev)."
     )
     vapid_subject: str = "mailto:ops@civicgrid.example"
+    push_allowed_host_suffixes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PUSH_HOST_SUFFIXES),
+        min_length=1,
+        description="Hosts (and their subdomains) push endpoints may name: the Web Push services "
+        "(JSON list in the environment).",
+    )
+    push_allow_local_receiver: bool = Field(
+        default=False,
+        description="Development and tests only: accept push endpoints on a loopback address "
+        "(http://127.0.0.1:<port>). Refused when environment is production.",
+    )
     sms_gateway_url: str | None = None
     sms_gateway_token: str = ""
     wechat_gateway_url: str | None = None
@@ -43,3 +55,12 @@ class NotificationsSettings(ServiceSettings):
     delivery_max_attempts: int = Field(default=5, ge=1, le=20)
     delivery_backoff_base_seconds: float = Field(default=2.0, gt=0, le=600)
     delivery_backoff_cap_seconds: float = Field(default=600.0, gt=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _no_local_receiver_in_production(self) -> NotificationsSettings:
+        if self.push_allow_local_receiver and self.environment == "production":
+            raise ValueError("push_allow_local_receiver is for development and tests, not production")
+        return self
+
+    def push_policy(self) -> PushEndpointPolicy:
+        return PushEndpointPolicy(tuple(self.push_allowed_host_suffixes), self.push_allow_local_receiver)

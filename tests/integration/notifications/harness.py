@@ -97,20 +97,21 @@ async def start_service(
     kafka_bootstrap: str, mongo_uri: str, database: str, keys_dir: Path, group: str, **overrides: Any
 ) -> RunningService:
     port = free_port()
-    settings = NotificationsSettings(
-        kafka_bootstrap_servers=kafka_bootstrap,
-        mongo_uri=mongo_uri,
-        mongo_database=database,
-        consumer_group=group,
-        consumer_offset_reset="latest",
-        keys_dir=keys_dir,
-        log_json=False,
-        log_level="WARNING",
-        stream_poll_interval_seconds=0.2,
-        delivery_poll_interval_seconds=0.2,
-        public_url=f"http://127.0.0.1:{port}",
-        **overrides,
-    )
+    defaults: dict[str, Any] = {
+        "kafka_bootstrap_servers": kafka_bootstrap,
+        "mongo_uri": mongo_uri,
+        "mongo_database": database,
+        "consumer_group": group,
+        "consumer_offset_reset": "latest",
+        "keys_dir": keys_dir,
+        "log_json": False,
+        "log_level": "WARNING",
+        "stream_poll_interval_seconds": 0.2,
+        "delivery_poll_interval_seconds": 0.2,
+        "public_url": f"http://127.0.0.1:{port}",
+        "push_allow_local_receiver": True,  # the push service stand-ins listen on 127.0.0.1
+    }
+    settings = NotificationsSettings(**{**defaults, **overrides})
     app = create_app(settings)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -59,7 +59,7 @@ async def test_a_web_push_is_encrypted_for_the_subscribing_browser_and_signed_wi
             json=subscription,
             headers=notifications.auth(person),
         )
-        assert registered.status_code == 204
+        assert registered.status_code == 201
         await notifications.kafka.publish(
             facts.organisation(community, org_id), facts.appointed(community, person, org_id)
         )
@@ -257,7 +257,7 @@ async def test_a_critical_street_broadcast_is_pushed_to_the_phones_of_its_audien
             base = f"{notifications.base_url}/members/{person}"
             assert (
                 await notifications.http.post(f"{base}/push-subscriptions", json=subscription, headers=mine)
-            ).status_code == 204
+            ).status_code == 201
         prefs = {"channels": ["web_push"], "categories": {"notice": {"enabled": False}}, "quiet_hours": quiet}
         put = await notifications.http.put(
             f"{notifications.base_url}/members/{sleeper}/preferences",

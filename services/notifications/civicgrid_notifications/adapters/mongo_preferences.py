@@ -6,11 +6,14 @@ Addresses are personal data: they stay in this collection, are never logged and 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from civicgrid_notifications.domain.preferences import CategoryPreference, Preferences, QuietHours
+from civicgrid_notifications.domain.push_endpoints import subscription_id
+from civicgrid_notifications.service_layer.ports import PushSubscriptionView
 
 Document = dict[str, Any]
 
@@ -70,21 +73,38 @@ class MongoPreferenceStore:
     async def address(self, member_id: str) -> Document:
         return await self.addresses.find_one({"_id": member_id}) or {}
 
-    async def add_push_subscription(self, member_id: str, subscription: Document) -> None:
-        endpoint = subscription["endpoint"]
-        await self.addresses.update_one(
-            {"_id": member_id}, {"$set": {f"web_push.{_key(endpoint)}": subscription}}, upsert=True
+    async def push_subscriptions(self, member_id: str) -> list[PushSubscriptionView]:
+        doc = await self.addresses.find_one({"_id": member_id}, {"web_push": 1}) or {}
+        return sorted(
+            (
+                PushSubscriptionView(key, str(sub.get("host", "")), sub.get("created_at"))
+                for key, sub in (doc.get("web_push") or {}).items()
+            ),
+            key=lambda s: (s.created_at is None, s.created_at or datetime.min, s.id),
         )
 
+    async def add_push_subscription(
+        self, member_id: str, endpoint: str, keys: dict[str, str], host: str, now: datetime
+    ) -> str:
+        key = subscription_id(endpoint)
+        field = f"web_push.{key}"
+        await self.addresses.update_one(
+            {"_id": member_id},
+            {
+                "$set": {f"{field}.endpoint": endpoint, f"{field}.keys": keys, f"{field}.host": host},
+                "$min": {f"{field}.created_at": now},
+            },
+            upsert=True,
+        )
+        return key
+
     async def remove_push_subscription(self, member_id: str, endpoint: str) -> None:
-        await self.addresses.update_one({"_id": member_id}, {"$unset": {f"web_push.{_key(endpoint)}": ""}})
+        """Called when the push service says the subscription is gone (404/410)."""
+        await self.remove_push_subscription_by_id(member_id, subscription_id(endpoint))
+
+    async def remove_push_subscription_by_id(self, member_id: str, key: str) -> None:
+        await self.addresses.update_one({"_id": member_id}, {"$unset": {f"web_push.{key}": ""}})
 
     async def set_contact(self, member_id: str, channel: str, value: str | None) -> None:
         update = {"$set": {channel: value}} if value else {"$unset": {channel: ""}}
         await self.addresses.update_one({"_id": member_id}, update, upsert=True)
-
-
-def _key(endpoint: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(endpoint.encode()).hexdigest()[:24]

@@ -18,16 +18,22 @@ from civicgrid_notifications.entrypoints.schemas import (
     ContactsIn,
     PreferencesIn,
     PushSubscriptionIn,
+    PushSubscriptionList,
+    PushSubscriptionOut,
     ReadAll,
     StateChange,
 )
 from civicgrid_notifications.service_layer.feed import FeedService
+from civicgrid_notifications.service_layer.subscriptions import PushSubscriptions
 from civicgrid_runtime.auth.principal import Principal
 from civicgrid_runtime.errors import NotFound
 from civicgrid_runtime.http import Authenticator
 
 MemberId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, description="The member's person id.")]
 ItemId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN)]
+SubscriptionId = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{24}$", description="The id the registration answered with.")
+]
 
 
 @dataclass
@@ -37,6 +43,7 @@ class HttpDeps:
     directory: MongoDirectory
     preferences: MongoPreferenceStore
     deliveries: MongoDeliveryStore
+    subscriptions: PushSubscriptions
     vapid_public_key: str
 
 
@@ -114,13 +121,35 @@ def feed_router(deps: HttpDeps) -> APIRouter:
         return doc
 
     @router.post(
-        "/members/{member_id}/push-subscriptions", status_code=204, summary="Register a browser for Web Push"
+        "/members/{member_id}/push-subscriptions",
+        status_code=201,
+        summary="Register a browser for Web Push (https endpoint of a known push service)",
+        responses={200: {"description": "The same endpoint was registered already (updated)"}},
     )
     async def subscribe(
-        member_id: MemberId, body: PushSubscriptionIn, principal: Principal = who
+        member_id: MemberId, body: PushSubscriptionIn, response: Response, principal: Principal = who
+    ) -> PushSubscriptionOut:
+        view, created = await deps.subscriptions.register(
+            principal, member_id, str(body.endpoint), body.keys.model_dump()
+        )
+        if not created:
+            response.status_code = 200
+        return PushSubscriptionOut.of(view)
+
+    @router.get("/members/{member_id}/push-subscriptions", summary="The member's registered browsers")
+    async def subscriptions(member_id: MemberId, principal: Principal = who) -> PushSubscriptionList:
+        found = await deps.subscriptions.list(principal, member_id)
+        return PushSubscriptionList(items=[PushSubscriptionOut.of(v) for v in found])
+
+    @router.delete(
+        "/members/{member_id}/push-subscriptions/{subscription_id}",
+        status_code=204,
+        summary="Stop pushing to a browser (idempotent: 204 whether it was there or not)",
+    )
+    async def unsubscribe(
+        member_id: MemberId, subscription_id: SubscriptionId, principal: Principal = who
     ) -> Response:
-        deps.feeds.authorise(principal, member_id)
-        await deps.preferences.add_push_subscription(member_id, body.model_dump(mode="json"))
+        await deps.subscriptions.remove(principal, member_id, subscription_id)
         return Response(status_code=204)
 
     @router.put(

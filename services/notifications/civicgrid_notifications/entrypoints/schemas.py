@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 
 from civicgrid_contracts.values import CommunityCode, FreeText, Identifier, ShortText
 from civicgrid_notifications.domain.model import FeedState, Priority
+from civicgrid_notifications.service_layer.ports import PushSubscriptionView
 
 ChannelName = Literal["web_push", "sms", "wechat"]
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
@@ -70,10 +72,29 @@ class PushKeys(Strict):
 
 
 class PushSubscriptionIn(BaseModel):
+    """``PushSubscription.toJSON()`` of the browser."""
+
     model_config = ConfigDict(extra="ignore")  # browsers add expirationTime and more
 
-    endpoint: HttpUrl
+    endpoint: HttpUrl = Field(
+        description="https URL on a push service's host (FCM, Mozilla autopush, Apple, WNS); no "
+        "credentials, no private, loopback or link-local address."
+    )
     keys: PushKeys
+
+
+class PushSubscriptionOut(BaseModel):
+    id: str = Field(description="Use it to delete the subscription.")
+    host: str = Field(description="The push service's host.")
+    created_at: datetime | None
+
+    @classmethod
+    def of(cls, view: PushSubscriptionView) -> PushSubscriptionOut:
+        return cls(id=view.id, host=view.host, created_at=view.created_at)
+
+
+class PushSubscriptionList(BaseModel):
+    items: list[PushSubscriptionOut]
 
 
 class ContactsIn(Strict):

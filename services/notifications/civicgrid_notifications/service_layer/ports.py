@@ -122,6 +122,23 @@ class PreferenceStore(Protocol):
     async def channels_available(self, member_ids: Sequence[str]) -> dict[str, frozenset[str]]: ...
 
 
+@dataclass(frozen=True)
+class PushSubscriptionView:
+    """A member's registered browser, as shown to the member (the endpoint itself stays stored)."""
+
+    id: str
+    host: str
+    created_at: datetime | None
+
+
+class PushSubscriptionStore(Protocol):
+    async def push_subscriptions(self, member_id: str) -> list[PushSubscriptionView]: ...
+    async def add_push_subscription(
+        self, member_id: str, endpoint: str, keys: dict[str, str], host: str, now: datetime
+    ) -> str: ...
+    async def remove_push_subscription_by_id(self, member_id: str, key: str) -> None: ...
+
+
 class Notifier(Protocol):
     """Wakes the live streams of this process (other processes see the change by polling)."""
 

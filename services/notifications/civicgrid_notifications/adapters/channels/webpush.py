@@ -3,17 +3,23 @@
 Each subscription (``endpoint`` + the browser's ``p256dh`` public key and ``auth`` secret) gets the
 payload encrypted with a fresh ECDH key; only that browser can read it. A 404/410 from the push
 service means the subscription is gone: it is removed, and the delivery fails for good when none is left.
+
+Every send checks the endpoint against the push-endpoint policy again (the allow-list may have changed
+since the subscription was stored), resolves its host, refuses it if any address is not public (DNS
+rebinding), and connects to the address it checked (the TLS name is still the host's).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import http_ece
 import httpx
@@ -22,9 +28,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
 from civicgrid_notifications.domain.delivery import DeliveryStatus
+from civicgrid_notifications.domain.push_endpoints import PushEndpointPolicy, ip_literal
 from civicgrid_notifications.service_layer.delivery import DeliveryError, Outbound
+from civicgrid_runtime.errors import RuleViolation
 
 URGENCY = {"low": "low", "normal": "normal", "high": "high", "critical": "high"}
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (IPv4 first)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    return sorted(addresses, key=lambda a: ":" in a)
 
 
 def b64url_decode(text: str) -> bytes:
@@ -79,12 +95,16 @@ class WebPushChannel:
         subject: str,
         ttl_seconds: int = 86_400,
         on_gone: Callable[[str, str], Awaitable[None]] | None = None,
+        policy: PushEndpointPolicy | None = None,
+        resolve: Resolver = resolve_host,
     ) -> None:
         self._client = client
         self._vapid = vapid
         self._subject = subject
         self._ttl = ttl_seconds
         self._on_gone = on_gone
+        self._policy = policy or PushEndpointPolicy()
+        self._resolve = resolve
 
     def _authorization(self, endpoint: str) -> str:
         parts = urlsplit(endpoint)
@@ -133,8 +153,9 @@ class WebPushChannel:
             "Urgency": URGENCY.get(outbound.priority, "normal"),
             "Authorization": self._authorization(endpoint),
         }
+        url, extensions = await self._pinned(endpoint, headers)
         try:
-            response = await self._client.post(endpoint, content=body, headers=headers)
+            response = await self._client.post(url, content=body, headers=headers, extensions=extensions)
         except httpx.HTTPError as error:
             raise DeliveryError(f"push service unreachable: {type(error).__name__}") from None
         if response.status_code in (404, 410):
@@ -144,3 +165,37 @@ class WebPushChannel:
         if response.status_code >= 300:
             transient = response.status_code >= 500 or response.status_code == 429
             raise DeliveryError(f"push service answered HTTP {response.status_code}", permanent=not transient)
+
+    async def _pinned(self, endpoint: str, headers: dict[str, str]) -> tuple[str, dict[str, Any]]:
+        """The URL to connect to: the endpoint with its host replaced by a checked address.
+
+        Raises a permanent ``DeliveryError`` naming the rule when the endpoint is not allowed (any
+        more) or its host resolves to an address that is not public.
+        """
+        try:
+            host = self._policy.check(endpoint)
+        except RuleViolation as refused:
+            raise DeliveryError(f"push endpoint refused ({refused.rule})", permanent=True) from None
+        if ip_literal(host) is not None:
+            return endpoint, {}  # an address already checked by the policy (a local receiver in tests)
+        parts = urlsplit(endpoint)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            addresses = await self._resolve(host, port)
+        except OSError:
+            raise DeliveryError("push service host could not be resolved") from None
+        if not addresses:
+            raise DeliveryError("push service host could not be resolved")
+        if not all(self._policy.address_allowed(a) for a in addresses):
+            raise DeliveryError(
+                "push endpoint refused (push_endpoint_private_address): its host resolves to a "
+                "private, loopback, link-local or reserved address",
+                permanent=True,
+            )
+        address = addresses[0]
+        netloc = f"[{address}]" if ":" in address else address
+        if parts.port is not None:
+            netloc = f"{netloc}:{parts.port}"
+        headers["Host"] = host if parts.port is None else f"{host}:{parts.port}"
+        pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        return pinned, ({"sni_hostname": host} if parts.scheme == "https" else {})
