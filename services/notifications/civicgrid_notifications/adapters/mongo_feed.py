@@ -15,7 +15,15 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from civicgrid_notifications.domain.model import UNREAD_STATES, Broadcast, FeedEntry, FeedState
+from civicgrid_notifications.domain.model import (
+    UNREAD_STATES,
+    Audience,
+    Broadcast,
+    FeedEntry,
+    FeedState,
+    Message,
+    Priority,
+)
 from civicgrid_notifications.service_layer.broadcast_push import PendingBroadcast
 from civicgrid_notifications.service_layer.ports import FeedItem, PageCursor
 
@@ -198,6 +206,21 @@ class MongoFeedStore:
 
     async def broadcast(self, broadcast_id: str) -> Document | None:
         return await self.broadcasts.find_one({"_id": broadcast_id})
+
+    async def load_broadcast(self, broadcast_id: str) -> Broadcast | None:
+        doc = await self.broadcasts.find_one({"_id": broadcast_id})
+        if doc is None:
+            return None
+        return Broadcast(
+            id=doc["_id"],
+            audience=Audience.parse(doc["audience"]),
+            community_code=doc["community_code"],
+            message=Message(
+                doc["category"], Priority(doc["priority"]), doc["title"], doc["body"], doc.get("link")
+            ),
+            created_at=doc["created_at"],
+            created_by=doc.get("created_by", ""),
+        )
 
     async def _states(self, member_id: str, broadcast_ids: Sequence[str]) -> dict[str, Document]:
         if not broadcast_ids:

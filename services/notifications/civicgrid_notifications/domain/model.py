@@ -118,3 +118,17 @@ class Broadcast:
     message: Message
     created_at: datetime
     created_by: str
+
+    def differences(self, other: Broadcast) -> list[str]:
+        """The fields in which ``other`` (a retry with the same id) says something else."""
+        mine, theirs = self.message, other.message
+        pairs = {
+            "audience": (self.audience.key, other.audience.key),
+            "community_code": (self.community_code, other.community_code),
+            "category": (mine.category, theirs.category),
+            "priority": (mine.priority, theirs.priority),
+            "title": (mine.title, theirs.title),
+            "body": (mine.body, theirs.body),
+            "link": (mine.link, theirs.link),
+        }
+        return [name for name, (a, b) in pairs.items() if a != b]

@@ -20,7 +20,7 @@ from civicgrid_notifications.domain.model import (
 )
 from civicgrid_notifications.service_layer.ports import Directory, FeedItem, FeedStore, Notifier, PageCursor
 from civicgrid_runtime.auth.principal import Principal, Role
-from civicgrid_runtime.errors import InvalidInput, NotFound, PermissionDenied
+from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 VISIBLE = (FeedState.UNSEEN, FeedState.SEEN, FeedState.READ)
 
@@ -117,7 +117,10 @@ class FeedService:
         message: Message,
         broadcast_id: str | None,
     ) -> tuple[str, bool]:
-        """Store one broadcast for the whole audience (fan-out on read). Returns (id, created)."""
+        """Store one broadcast for the whole audience (fan-out on read). Returns (id, created).
+
+        A retry with the same id and the same content answers the existing broadcast (not created);
+        the same id with other content is a conflict naming the fields that differ."""
         if not principal.has_role(Role.ADMIN, Role.COORDINATOR):
             raise PermissionDenied("only coordinators and admins send broadcasts")
         principal.ensure_can_manage(community_code)
@@ -141,5 +144,15 @@ class FeedService:
             created_by=principal.subject,
         )
         created = await self.feed.add_broadcast(broadcast)
+        if not created:
+            existing = await self.feed.load_broadcast(broadcast.id)
+            differences = existing.differences(broadcast) if existing else []
+            if differences:
+                raise Conflict(
+                    f"broadcast {broadcast.id} already exists with a different {', '.join(differences)}; "
+                    "use a new id for a new notice",
+                    differences=differences,
+                )
+            return broadcast.id, False
         self.live.nudge()
-        return broadcast.id, created
+        return broadcast.id, True
