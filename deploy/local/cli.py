@@ -11,7 +11,7 @@ from pathlib import Path
 
 from deploy.local import processes, servers
 from deploy.local.cache import BuildError
-from deploy.local.config import ConfigError, Settings
+from deploy.local.config import STACK_PORT_OFFSETS, ConfigError, Settings
 from deploy.local.toolchain import ToolchainError
 
 EXIT_FAILURE = 1
@@ -60,33 +60,45 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="See docs/local-servers.md. Without java/mvn/go, use `docker compose up -d` instead.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    stack = argparse.ArgumentParser(add_help=False)
+    stack.add_argument(
+        "--stack",
+        choices=tuple(STACK_PORT_OFFSETS),
+        default="dev",
+        help="which set of servers: dev (./civicgrid up; default), test (the test suite's, in "
+        "$CIVICGRID_STATE/test, ports + 10000) or faults (the fault suite's, ports + 20000)",
+    )
 
-    p = sub.add_parser("up", help="install (first run), start and wait until healthy")
+    p = sub.add_parser("up", parents=[stack], help="install (first run), start and wait until healthy")
     p.add_argument("names", nargs="*", metavar="NAME", help=f"servers to start ({names}; default all)")
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait for each server")
 
-    p = sub.add_parser("down", help="stop servers (SIGTERM, then SIGKILL)")
+    p = sub.add_parser("down", parents=[stack], help="stop servers (SIGTERM, then SIGKILL)")
     p.add_argument("names", nargs="*", metavar="NAME", help=f"servers to stop ({names}; default all)")
 
-    p = sub.add_parser("status", help="show whether each server runs and is healthy")
+    p = sub.add_parser("status", parents=[stack], help="show whether each server runs and is healthy")
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--check", action="store_true", help="exit with status 1 unless all are healthy")
 
-    p = sub.add_parser("logs", help="print a server's log")
+    p = sub.add_parser("logs", parents=[stack], help="print a server's log")
     p.add_argument("name", choices=servers.NAMES)
     p.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
 
-    p = sub.add_parser("reset", help="stop servers and delete their data (keeps the download cache)")
+    p = sub.add_parser(
+        "reset", parents=[stack], help="stop servers and delete their data (keeps the download cache)"
+    )
     p.add_argument("names", nargs="*", metavar="NAME")
 
-    p = sub.add_parser("env", help="print export lines for the CIVICGRID_* connection variables")
+    p = sub.add_parser(
+        "env", parents=[stack], help="print export lines for the CIVICGRID_* connection variables"
+    )
     p.add_argument("names", nargs="*", metavar="NAME")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    settings = Settings.from_env().for_stack(args.stack)
     command: str = args.command
     if command == "up":
         env = servers.up(args.names, settings=settings, timeout=args.timeout)

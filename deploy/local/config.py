@@ -14,6 +14,12 @@ KAFKA_VERSION = "4.1.1"
 NEO4J_VERSION = "5.26.16"
 FERRETDB_VERSION = "1.24.2"
 
+STACK_PORT_OFFSETS: dict[str, int] = {"dev": 0, "test": 10_000, "faults": 20_000}
+"""Separate sets of servers on one machine: ``dev`` is what ``./civicgrid up`` runs (the ports and state
+directory the variables below set), ``test`` is what the test suite runs on, ``faults`` is what the fault
+suite stops and kills. Each other stack lives in ``<state>/<stack>`` with every port moved by its offset,
+so a test run never writes into (or stops) a developer's running stack."""
+
 
 class ConfigError(ValueError):
     """An environment variable holds a value this tool cannot use."""
@@ -62,6 +68,29 @@ class Settings:
                 f"(both are {settings.kafka_port})"
             )
         return settings
+
+    def for_stack(self, stack: str) -> Settings:
+        """The settings of another stack beside this one (see :data:`STACK_PORT_OFFSETS`)."""
+        if stack not in STACK_PORT_OFFSETS:
+            raise ConfigError(f"unknown stack {stack!r}; choose from {', '.join(STACK_PORT_OFFSETS)}")
+        offset = STACK_PORT_OFFSETS[stack]
+        if offset == 0:
+            return self
+        moved = Settings(
+            cache_dir=self.cache_dir,
+            state_dir=self.state_dir / stack,
+            kafka_port=self.kafka_port + offset,
+            kafka_controller_port=self.kafka_controller_port + offset,
+            neo4j_port=self.neo4j_port + offset,
+            mongo_port=self.mongo_port + offset,
+        )
+        ports = (moved.kafka_port, moved.kafka_controller_port, moved.neo4j_port, moved.mongo_port)
+        if max(ports) > 65535:
+            raise ConfigError(
+                f"the {stack} stack's ports are the development ports + {offset}, and {max(ports)} is past "
+                "65535: choose lower CIVICGRID_*_PORT values"
+            )
+        return moved
 
     def connection_env(self) -> dict[str, str]:
         """The variables that tests and services read to find the servers."""

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from xml.etree import ElementTree
 
 from deploy.local import servers as local_servers
 from deploy.local.config import Settings
 from deploy.local.toolchain import ToolchainError
-from deploy.stack import services
+from deploy.stack import guard, services
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -22,6 +24,13 @@ CHECK_PATHS = ["contracts", "libs", "services", "deploy", "tests", "bench"]
 
 def _say(message: str) -> None:
     print(message, flush=True)
+
+
+def _prefixed(prefix: str) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        _say(prefix + message)
+
+    return say
 
 
 def _servers_up() -> dict[str, str]:
@@ -55,12 +64,20 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+OTHER_STACKS = ("test", "faults")
+
+
 def cmd_down(_args: argparse.Namespace) -> int:
+    """The development stack's services and servers, and the test and fault suites' servers if running."""
     settings = Settings.from_env()
     for spec in reversed(services.SERVICES):
         if services.stop(spec, settings):
             _say(f"{spec.name}: stopped")
     local_servers.down(report=_say)
+    for stack in OTHER_STACKS:
+        other = settings.for_stack(stack)
+        if any(row.pid is not None for row in local_servers.status(settings=other)):
+            local_servers.down(settings=other, report=_prefixed(f"[{stack} servers] "))
     return 0
 
 
@@ -68,6 +85,10 @@ def cmd_status(_args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     for row in local_servers.status():
         _say(f"{row.name:<14} {row.state:<30} {row.address}")
+    for stack in OTHER_STACKS:
+        for row in local_servers.status(settings=settings.for_stack(stack)):
+            if row.pid is not None:
+                _say(f"{row.name + ' (' + stack + ')':<22} {row.state:<22} {row.address}")
     for spec in services.SERVICES:
         running = services.is_running(spec, settings)
         healthy = False
@@ -130,18 +151,82 @@ def _pytest_counts(report: Path) -> tuple[int, int]:
     return passed, failed
 
 
+def _start_in_background(stack: str, settings: Settings) -> Future[dict[str, str]]:
+    """Bring a stack's servers up in a thread (lint and type checks run meanwhile)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{stack}-servers")
+    future = pool.submit(local_servers.up, settings=settings, report=_prefixed(f"[{stack} servers] "))
+    pool.shutdown(wait=False)
+    return future
+
+
+def _dev_snapshot(dev: Settings) -> guard.Snapshot | None:
+    if not guard.running(dev):
+        return None
+    try:
+        return guard.snapshot(dev)
+    except Exception as error:  # the check must never be the reason a test run fails to start
+        _say(f"development stack: could not take a snapshot ({type(error).__name__}: {error})")
+        return None
+
+
+def _dev_stack_unchanged(dev: Settings, before: guard.Snapshot) -> bool:
+    after = guard.snapshot(dev)
+    changed = guard.differences(before.demo, after.demo)
+    other = guard.differences(before.footprint, after.footprint)
+    where = f"{dev.state_dir}, Kafka {dev.kafka_port}, Neo4j {dev.neo4j_port}, FerretDB {dev.mongo_port}"
+    if other:
+        _say(f"\nnote: the development servers ({where}) changed outside the demo during the run "
+             "(something else used them meanwhile, or a test was pointed there):")
+        for line in other[:40]:
+            _say(f"  {line}")
+    if changed:
+        _say(f"\nthe development stack's demo data changed during the test run ({where}):")
+        for line in changed:
+            _say(f"  {line}")
+        return False
+    _say(f"\ndevelopment stack ({where}): demo data and the demo member's feed unchanged by the test run")
+    return True
+
+
 def cmd_test(args: argparse.Namespace) -> int:
-    env = {**os.environ, **_servers_up(), "PYTHONPATH": str(ROOT)}
+    """Lint, types, layering, schemas, then pytest on the test stack's own servers.
+
+    The test servers (``.local/test``, ports + 10000) start in the background while the static checks
+    run; the fault suite's servers (``.local/faults``, ports + 20000) too when the whole suite runs. A
+    running development stack (``./civicgrid up``) is never used, and is checked to be unchanged after.
+    """
+    dev = Settings.from_env()
+    test_settings = dev.for_stack("test")
+    before = _dev_snapshot(dev)
+    starting = {"test": _start_in_background("test", test_settings)}
+    if not args.pytest_args:
+        starting["faults"] = _start_in_background("faults", dev.for_stack("faults"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for variable in test_settings.connection_env():
+        env.pop(variable, None)  # the developer's exported CIVICGRID_* point at their own stack
     results = {
         "ruff": _step("lint", [str(BIN / "ruff"), "check", *CHECK_PATHS], env),
         "mypy": _step("types", [str(BIN / "mypy"), *CHECK_PATHS], env),
         "imports": _step("layering", [str(BIN / "lint-imports"), "--no-cache"], env),
         "contracts": _step("schemas", [sys.executable, "-m", "civicgrid_contracts", "check"], env),
     }
-    report = Settings.from_env().state_dir / "pytest-report.xml"
+    try:
+        env.update(starting["test"].result())
+    except (ToolchainError, local_servers.StartupError, OSError) as error:
+        _say(f"\nthe test servers did not start: {error}")
+        results["servers"] = False
+    report = test_settings.state_dir / "pytest-report.xml"
     report.unlink(missing_ok=True)
-    pytest_argv = [sys.executable, "-m", "pytest", f"--junitxml={report}", *args.pytest_args]
-    results["pytest"] = _step("tests", pytest_argv, env)
+    if results.get("servers", True):
+        pytest_argv = [sys.executable, "-m", "pytest", f"--junitxml={report}", *args.pytest_args]
+        results["pytest"] = _step("tests", pytest_argv, env)
+    else:
+        results["pytest"] = False
+    if "faults" in starting:
+        with contextlib.suppress(Exception):  # the fault suite reported its own servers' failure
+            starting["faults"].result()
+    if before is not None:
+        results["dev-stack"] = _dev_stack_unchanged(dev, before)
     failed_steps = [name for name, ok in results.items() if not ok]
     passed, failed = _pytest_counts(report)
     failed += len([name for name in failed_steps if name != "pytest"])

@@ -1,7 +1,10 @@
 """Finding real servers for integration tests, in this order:
 
-1. URLs from the environment: CIVICGRID_KAFKA_BOOTSTRAP, CIVICGRID_NEO4J_URI, CIVICGRID_MONGO_URI;
-2. the project's local servers (``python -m deploy.local``), started if needed;
+1. URLs from the environment: CIVICGRID_KAFKA_BOOTSTRAP, CIVICGRID_NEO4J_URI, CIVICGRID_MONGO_URI
+   (``./civicgrid test`` sets them to the test stack's servers);
+2. the project's local servers of the *test* stack (``python -m deploy.local up --stack test``: state in
+   ``.local/test``, every port + 10000), started if needed; never the development stack of
+   ``./civicgrid up`` (ports 9092/7687/27017), whose demo data the tests must leave alone;
 3. testcontainers, when a Docker daemon answers.
 
 A server that cannot be had is an error (never a skip), in CI and elsewhere.
@@ -34,9 +37,10 @@ class ServerUnavailable(RuntimeError):
 
 
 def _from_local(names: list[str]) -> dict[str, str]:
+    from deploy.local.config import Settings
     from deploy.local.servers import ensure_up
 
-    return ensure_up(names)
+    return ensure_up(names, settings=Settings.from_env().for_stack("test"))
 
 
 def _docker_answers() -> bool:
@@ -98,7 +102,7 @@ def resolve_servers(local: Callable[[list[str]], dict[str, str]] = _from_local) 
     if missing:
         raise ServerUnavailable(
             f"no {', '.join(missing)} for the integration tests: set {', '.join(ENV[n] for n in missing)}, "
-            f"or let `python -m deploy.local up` start them ({local_error or 'not tried'}), "
+            f"or let `python -m deploy.local up --stack test` start them ({local_error or 'not tried'}), "
             "or run a Docker daemon for testcontainers"
         )
     return Servers(found["kafka"], found["neo4j"], found["ferretdb"], origin)
