@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
@@ -13,15 +13,25 @@ from civicgrid_notifications.adapters.mongo_directory import MongoDirectory
 from civicgrid_notifications.adapters.mongo_preferences import MongoPreferenceStore
 from civicgrid_notifications.domain.model import Audience, FeedState, Message
 from civicgrid_notifications.entrypoints.schemas import (
+    CURSOR_PATTERN,
+    ERROR_RESPONSES,
     BroadcastIn,
+    BroadcastOut,
     Category,
+    ChangedOut,
     ContactsIn,
+    DeliveriesOut,
+    FeedItemOut,
+    FeedPageOut,
+    MeOut,
     PreferencesIn,
     PushSubscriptionIn,
     PushSubscriptionList,
     PushSubscriptionOut,
     ReadAll,
     StateChange,
+    UnreadOut,
+    VapidKeyOut,
 )
 from civicgrid_notifications.service_layer.feed import FeedService
 from civicgrid_notifications.service_layer.subscriptions import PushSubscriptions
@@ -48,29 +58,27 @@ class HttpDeps:
 
 
 def feed_router(deps: HttpDeps) -> APIRouter:
-    router = APIRouter(tags=["feed"])
+    router = APIRouter(tags=["feed"], responses=ERROR_RESPONSES)
     who = Depends(deps.auth.principal)
 
     @router.get("/me", summary="Who the token belongs to (the phone page uses it)")
-    async def me(principal: Principal = who) -> dict[str, Any]:
-        return {
-            "subject": principal.subject,
-            "person_id": principal.person_id,
-            "roles": sorted(principal.roles),
-        }
+    async def me(principal: Principal = who) -> MeOut:
+        return MeOut(subject=principal.subject, person_id=principal.person_id, roles=sorted(principal.roles))
 
     @router.get("/members/{member_id}/feed", summary="A page of the member's feed, newest first")
     async def feed(
         member_id: MemberId,
         principal: Principal = who,
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[
+            str | None, Query(pattern=CURSOR_PATTERN, description="next_cursor of the previous page")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         category: Annotated[Category | None, Query()] = None,
         state: Annotated[
             list[FeedState] | None, Query(description="Repeat to combine; default all but archived.")
         ] = None,
-    ) -> dict[str, Any]:
-        return await deps.feeds.page(
+    ) -> FeedPageOut:
+        page = await deps.feeds.page(
             principal,
             member_id,
             cursor=cursor,
@@ -78,53 +86,53 @@ def feed_router(deps: HttpDeps) -> APIRouter:
             category=category,
             states=tuple(state) if state else None,
         )
+        return FeedPageOut.model_validate(page)
 
     @router.get("/members/{member_id}/unread-count", summary="The unread badge")
-    async def unread(member_id: MemberId, principal: Principal = who) -> dict[str, int]:
-        return {"unread": await deps.feeds.unread(principal, member_id)}
+    async def unread(member_id: MemberId, principal: Principal = who) -> UnreadOut:
+        return UnreadOut(unread=await deps.feeds.unread(principal, member_id))
 
     @router.post("/members/{member_id}/feed/{item_id}/state", summary="Mark one entry seen, read or archived")
     async def mark(
         member_id: MemberId, item_id: ItemId, body: StateChange, principal: Principal = who
-    ) -> dict[str, Any]:
+    ) -> FeedItemOut:
         item = await deps.feeds.mark(principal, member_id, item_id, FeedState(body.state))
-        return item.to_json()
+        return FeedItemOut.model_validate(item.to_json())
 
     @router.post(
         "/members/{member_id}/feed/read-all", summary="Mark every unread entry read (optionally one category)"
     )
-    async def read_all(member_id: MemberId, body: ReadAll, principal: Principal = who) -> dict[str, int]:
-        return {"changed": await deps.feeds.mark_all_read(principal, member_id, body.category)}
+    async def read_all(member_id: MemberId, body: ReadAll, principal: Principal = who) -> ChangedOut:
+        return ChangedOut(changed=await deps.feeds.mark_all_read(principal, member_id, body.category))
 
     @router.get("/members/{member_id}/feed/{item_id}/deliveries", summary="Delivery status per channel")
-    async def deliveries(member_id: MemberId, item_id: ItemId, principal: Principal = who) -> dict[str, Any]:
+    async def deliveries(member_id: MemberId, item_id: ItemId, principal: Principal = who) -> DeliveriesOut:
         deps.feeds.authorise(principal, member_id)
         found = await deps.deliveries.deliveries_of(member_id, item_id)
         if found is None:
             raise NotFound(f"no personal notification {item_id} in this member's feed")
-        return {"id": item_id, "deliveries": found}
+        return DeliveriesOut.model_validate({"id": item_id, "deliveries": found})
 
     @router.get("/members/{member_id}/preferences", summary="Channels per category, quiet hours, digest")
-    async def get_preferences(member_id: MemberId, principal: Principal = who) -> dict[str, Any]:
+    async def get_preferences(member_id: MemberId, principal: Principal = who) -> PreferencesIn:
         deps.feeds.authorise(principal, member_id)
         doc = await deps.preferences.raw_preferences(member_id) or {}
         doc.pop("_id", None)
-        return PreferencesIn.model_validate(doc).model_dump(mode="json")
+        return PreferencesIn.model_validate(doc)
 
     @router.put("/members/{member_id}/preferences", summary="Replace the member's preferences")
     async def put_preferences(
         member_id: MemberId, body: PreferencesIn, principal: Principal = who
-    ) -> dict[str, Any]:
+    ) -> PreferencesIn:
         deps.feeds.authorise(principal, member_id)
-        doc = body.model_dump(mode="json")
-        await deps.preferences.save_preferences(member_id, doc)
-        return doc
+        await deps.preferences.save_preferences(member_id, body.model_dump(mode="json"))
+        return body
 
     @router.post(
         "/members/{member_id}/push-subscriptions",
         status_code=201,
         summary="Register a browser for Web Push (https endpoint of a known push service)",
-        responses={200: {"description": "The same endpoint was registered already (updated)"}},
+        responses={200: {"model": PushSubscriptionOut, "description": "The endpoint was registered already"}},
     )
     async def subscribe(
         member_id: MemberId, body: PushSubscriptionIn, response: Response, principal: Principal = who
@@ -162,13 +170,17 @@ def feed_router(deps: HttpDeps) -> APIRouter:
         return Response(status_code=204)
 
     @router.get("/push/vapid-public-key", summary="The applicationServerKey for PushManager.subscribe")
-    async def vapid() -> dict[str, str]:
-        return {"public_key": deps.vapid_public_key}
+    async def vapid() -> VapidKeyOut:
+        return VapidKeyOut(public_key=deps.vapid_public_key)
 
     @router.post(
-        "/broadcasts", status_code=201, tags=["broadcasts"], summary="Send a notice to a large audience"
+        "/broadcasts",
+        status_code=201,
+        tags=["broadcasts"],
+        summary="Send a notice to a large audience",
+        responses={200: {"model": BroadcastOut, "description": "The same id and content existed already"}},
     )
-    async def broadcast(body: BroadcastIn, response: Response, principal: Principal = who) -> dict[str, Any]:
+    async def broadcast(body: BroadcastIn, response: Response, principal: Principal = who) -> BroadcastOut:
         broadcast_id, created = await deps.feeds.send_broadcast(
             principal,
             deps.directory,
@@ -181,6 +193,6 @@ def feed_router(deps: HttpDeps) -> APIRouter:
         )
         if not created:
             response.status_code = 200
-        return {"id": broadcast_id, "created": created}
+        return BroadcastOut(id=broadcast_id, created=created)
 
     return router

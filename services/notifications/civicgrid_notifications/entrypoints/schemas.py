@@ -1,19 +1,123 @@
-"""HTTP request bodies: validated at the edge, each error names the field and the rule."""
+"""HTTP bodies in and out: validated at the edge (each error names the field and the rule), and every
+answer described by a model so the OpenAPI document says what it contains."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    WithJsonSchema,
+)
 
-from civicgrid_contracts.values import CommunityCode, FreeText, Identifier, ShortText
+from civicgrid_contracts.values import (
+    FREE_TEXT_MAX,
+    PERSONAL_DATA_SCHEMA,
+    SHORT_TEXT_MAX,
+    CommunityCode,
+    Identifier,
+    redact_personal_data,
+)
 from civicgrid_notifications.domain.model import FeedState, Priority
 from civicgrid_notifications.service_layer.ports import PushSubscriptionView
 
+# Control characters (C0, DEL, C1), bidirectional overrides/isolates (the "Trojan source" ones) and lone
+# surrogates (which no store can encode). Multi-line text keeps tab, line feed and carriage return.
+_ONE_LINE_FORBIDDEN = "\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_MULTI_LINE_FORBIDDEN = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_ONE_LINE = re.compile(f"[{_ONE_LINE_FORBIDDEN}\ud800-\udfff]")
+_MULTI_LINE = re.compile(f"[{_MULTI_LINE_FORBIDDEN}\ud800-\udfff]")
+ONE_LINE_PATTERN = f"^[^{_ONE_LINE_FORBIDDEN}]*$"
+MULTI_LINE_PATTERN = f"^[^{_MULTI_LINE_FORBIDDEN}]*$"
+_CONTROL_MESSAGE = "must not contain control characters, bidirectional overrides or lone surrogates"
+_PERSONAL_DATA_MESSAGE = "must not contain a clear phone number or an ID-card number"
+# In codes, a whole segment that is a phone or ID-card number (as in identifiers).
+_SEGMENT_PERSONAL_DATA = re.compile(r"(^|[._:/-])(1[3-9][0-9]{9}|[0-9]{17}[0-9Xx])([._:/-]|$)")
+
+
+def _one_line(value: str) -> str:
+    if _ONE_LINE.search(value):
+        raise ValueError(_CONTROL_MESSAGE + " (line breaks included)")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if _MULTI_LINE.search(value):
+        raise ValueError(_CONTROL_MESSAGE + " (tab and line breaks are allowed)")
+    return value
+
+
+def _raw_one_line(value: object) -> object:
+    """Before a URL type normalises its input (it drops line breaks silently): refuse it whole."""
+    return _one_line(value) if isinstance(value, str) else value
+
+
+def _no_personal_data(value: str) -> str:
+    if redact_personal_data(value) != value:
+        raise ValueError(_PERSONAL_DATA_MESSAGE)
+    return value
+
+
+def _url_no_personal_data(value: HttpUrl) -> HttpUrl:
+    _no_personal_data(str(value))
+    return value
+
+
+def _code_no_personal_data(value: str) -> str:
+    if _SEGMENT_PERSONAL_DATA.search(value):
+        raise ValueError("must not be or contain a phone number or an ID-card number")
+    return value
+
+
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=SHORT_TEXT_MAX),
+    AfterValidator(_one_line),
+    AfterValidator(_no_personal_data),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": SHORT_TEXT_MAX,
+            "pattern": ONE_LINE_PATTERN,
+            **PERSONAL_DATA_SCHEMA,
+        }
+    ),
+]
+"""One line of 1-200 characters: no control characters, no clear phone or ID-card number."""
+
+Body = Annotated[
+    str,
+    StringConstraints(max_length=FREE_TEXT_MAX),
+    AfterValidator(_multi_line),
+    AfterValidator(_no_personal_data),
+    WithJsonSchema(
+        {"type": "string", "maxLength": FREE_TEXT_MAX, "pattern": MULTI_LINE_PATTERN, **PERSONAL_DATA_SCHEMA}
+    ),
+]
+"""Free text up to 8,000 characters (tab and line breaks allowed), no clear phone or ID-card number."""
+
+Link = Annotated[HttpUrl, BeforeValidator(_raw_one_line), AfterValidator(_url_no_personal_data)]
+Endpoint = Annotated[HttpUrl, BeforeValidator(_raw_one_line)]
+
 ChannelName = Literal["web_push", "sms", "wechat"]
-Category = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+CATEGORY_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+Category = Annotated[str, StringConstraints(pattern=CATEGORY_PATTERN), AfterValidator(_no_personal_data)]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+AudienceKey = Annotated[
+    str,
+    StringConstraints(pattern=r"^(person|post|organisation|grid|community|street):[A-Za-z0-9._:/-]{1,100}$"),
+    AfterValidator(_code_no_personal_data),
+]
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,200}$"
 
 
 def _default_channels() -> list[ChannelName]:
@@ -34,8 +138,7 @@ class ReadAll(Strict):
 
 class BroadcastIn(Strict):
     id: Identifier | None = Field(default=None, description="Give one to make a retry idempotent.")
-    audience: str = Field(
-        pattern=r"^(person|post|organisation|grid|community|street):[A-Za-z0-9._:/-]{1,100}$",
+    audience: AudienceKey = Field(
         description="kind:code, e.g. street:420106002, community:420106002003, grid:420106002003001.",
     )
     community_code: CommunityCode = Field(
@@ -43,9 +146,9 @@ class BroadcastIn(Strict):
     )
     category: Category = "notice"
     priority: Priority = Priority.NORMAL
-    title: ShortText
-    body: FreeText
-    link: HttpUrl | None = None
+    title: Title
+    body: Body
+    link: Link | None = None
 
 
 class QuietHoursIn(Strict):
@@ -76,7 +179,7 @@ class PushSubscriptionIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")  # browsers add expirationTime and more
 
-    endpoint: HttpUrl = Field(
+    endpoint: Endpoint = Field(
         description="https URL on a push service's host (FCM, Mozilla autopush, Apple, WNS); no "
         "credentials, no private, loopback or link-local address."
     )
@@ -107,4 +210,78 @@ class ContactsIn(Strict):
     )
 
 
-__all__ = ["FreeText", "ShortText"]
+class Problem(BaseModel):
+    """An error answer: ``error`` (a code) and ``message`` (what is wrong, naming the field or rule),
+    with details such as ``rule``, ``problems``, ``allowed`` or ``differences``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str | None = None
+    message: str | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No valid bearer token"},
+    403: {"model": Problem, "description": "Not the member concerned, or outside the caller's region"},
+    404: {"model": Problem, "description": "Not in this member's feed"},
+    409: {"model": Problem, "description": "Conflicts with the stored state (the message says how)"},
+    422: {"model": Problem, "description": "Invalid input: the message names the field or the rule"},
+    503: {"model": Problem, "description": "A store or broker is unavailable; retry later"},
+}
+
+
+class MeOut(BaseModel):
+    subject: str
+    person_id: str | None
+    roles: list[str]
+
+
+class FeedItemOut(BaseModel):
+    id: str
+    kind: Literal["personal", "broadcast"]
+    category: str
+    priority: Priority
+    title: str
+    body: str
+    link: str | None
+    state: FeedState
+    created_at: datetime
+    seq: int = Field(description="The sequence number of the item's last change (SSE event ids).")
+    community_code: str
+
+
+class FeedPageOut(BaseModel):
+    items: list[FeedItemOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next (older) page; null at the end.")
+    unread: int
+
+
+class UnreadOut(BaseModel):
+    unread: int
+
+
+class ChangedOut(BaseModel):
+    changed: int = Field(description="How many entries and broadcasts turned read.")
+
+
+class ChannelDeliveryOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    status: str
+    attempts: int = 0
+    last_error: str | None = None
+    due: datetime | None = None
+
+
+class DeliveriesOut(BaseModel):
+    id: str
+    deliveries: dict[str, ChannelDeliveryOut]
+
+
+class VapidKeyOut(BaseModel):
+    public_key: str = Field(description="applicationServerKey for PushManager.subscribe (base64url).")
+
+
+class BroadcastOut(BaseModel):
+    id: str
+    created: bool = Field(description="False when a broadcast with this id and content existed already.")

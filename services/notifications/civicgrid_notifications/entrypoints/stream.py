@@ -12,6 +12,7 @@ from sse_starlette import EventSourceResponse
 from civicgrid_contracts.values import IDENTIFIER_PATTERN
 from civicgrid_notifications.adapters.live import LiveHub
 from civicgrid_notifications.adapters.mongo_feed import MongoFeedStore
+from civicgrid_notifications.entrypoints.schemas import ERROR_RESPONSES, FeedItemOut
 from civicgrid_notifications.service_layer.feed import FeedService
 from civicgrid_notifications.service_layer.ports import FeedItem
 from civicgrid_runtime.auth.principal import Principal
@@ -38,6 +39,14 @@ def stream_router(
         "/members/{member_id}/stream",
         summary="Live feed (text/event-stream): `entry` events carry the entry and the unread count",
         response_class=EventSourceResponse,
+        responses={
+            200: {
+                "description": "text/event-stream: `ready` (unread count), then `entry` events "
+                "(`id:` = the change's sequence number; data = {item, unread})",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            **ERROR_RESPONSES,
+        },
     )
     async def stream(
         member_id: Annotated[str, Path(pattern=IDENTIFIER_PATTERN)],
@@ -51,7 +60,8 @@ def stream_router(
 
         async def entry(item: FeedItem) -> dict[str, Any]:
             unread = await store.unread_count(member_id, audiences)
-            data = json.dumps({"item": item.to_json(), "unread": unread}, ensure_ascii=False)
+            shown = FeedItemOut.model_validate(item.to_json()).model_dump(mode="json")
+            data = json.dumps({"item": shown, "unread": unread}, ensure_ascii=False)
             return {"id": str(item.seq), "event": "entry", "data": data}
 
         async def events() -> AsyncIterator[dict[str, Any]]:
