@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from civicgrid_runtime.kafka.broker import stop_broker
+from civicgrid_runtime.http.health import HealthChecks
+from civicgrid_runtime.kafka.broker import consumer_stalls, stop_broker
 from civicgrid_runtime.kafka.topics import ensure_topics, with_dead_letters
 from civicgrid_runtime.logging import get_logger
 from civicgrid_runtime.outbox import OutboxRelay
@@ -32,12 +33,22 @@ class ServiceLifecycle:
     topics: Sequence[str] = ()
     """Catalogue topics this service produces or consumes; created (with their ``.dlq``) at start."""
 
+    def add_readiness(self, health: HealthChecks) -> None:
+        """Add the ``consumers`` check: not ready while a consumer holds a record because a store or
+        the broker is unavailable (it names the consumer group and since when). Done by
+        :meth:`lifespan` for the app made by ``create_service_app``; idempotent."""
+        if "consumers" not in health:
+            health.add("consumers", consumer_stalls(self.broker).probe)
+
     async def kafka_ready(self) -> None:
         if not await self.broker.ping(timeout=2.0):
             raise ConnectionError(f"Kafka at {self.settings.kafka_bootstrap_servers} does not answer")
 
     @asynccontextmanager
-    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        health = getattr(app.state, "health", None)
+        if isinstance(health, HealthChecks):
+            self.add_readiness(health)
         for hook in self.on_start:
             await hook()
         if self.topics:

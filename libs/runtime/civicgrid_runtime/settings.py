@@ -31,6 +31,12 @@ class ServiceSettings(BaseSettings):
     kafka_client_id: str | None = None
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0, le=60)
+    consumer_transient_backoff_seconds: float = Field(default=0.2, gt=0, le=60)
+    """First wait before retrying a record whose store or broker is unavailable; doubles each try..."""
+    consumer_transient_backoff_cap_seconds: float = Field(default=10.0, gt=0, le=300)
+    """...up to this cap, for as long as the outage lasts (the partition is held, never skipped)."""
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Requests with a larger body are refused with 413 before they are read."""
     consumer_commit_every: int = Field(default=200, ge=1, le=100_000)
     consumer_commit_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)

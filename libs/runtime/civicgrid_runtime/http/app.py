@@ -7,13 +7,17 @@ from contextlib import AbstractAsyncContextManager
 
 import structlog
 from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 from civicgrid_runtime.correlation import bind_correlation_id
-from civicgrid_runtime.errors import CivicGridError
 from civicgrid_runtime.http.health import HealthChecks
+from civicgrid_runtime.http.problems import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    ProblemMiddleware,
+    install_problem_handlers,
+)
 from civicgrid_runtime.logging import get_logger
+from civicgrid_runtime.settings import ServiceSettings
 
 CORRELATION_HEADER = "X-Correlation-ID"
 log = get_logger(__name__)
@@ -27,9 +31,24 @@ def create_service_app(
     health: HealthChecks,
     lifespan: Lifespan | None = None,
     version: str = "0.1.0",
+    *,
+    settings: ServiceSettings | None = None,
+    max_body_bytes: int | None = None,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
 ) -> FastAPI:
+    """A FastAPI app with health routes, correlation ids, RFC 9457 error bodies, quick 503s on
+    outages and a body-size limit (``max_body_bytes``, else ``settings.http_max_body_bytes``, else
+    1 MiB; ``multipart/form-data`` uploads get ``max_upload_bytes``). See :mod:`.problems`.
+
+    ``app.state.health`` is the ``HealthChecks``: :class:`~civicgrid_runtime.service.ServiceLifecycle`
+    adds the consumers' readiness there when the app starts.
+    """
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.health = health
     app.include_router(health.router())
+    install_problem_handlers(app)
+    limit = max_body_bytes or (settings.http_max_body_bytes if settings else DEFAULT_MAX_BODY_BYTES)
+    app.add_middleware(ProblemMiddleware, max_body_bytes=limit, max_upload_bytes=max_upload_bytes)
 
     @app.middleware("http")
     async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -40,19 +59,5 @@ def create_service_app(
         response = await call_next(request)
         response.headers[CORRELATION_HEADER] = correlation_id
         return response
-
-    @app.exception_handler(CivicGridError)
-    async def domain_error(_request: Request, error: CivicGridError) -> JSONResponse:
-        return JSONResponse(error.to_body(), status_code=error.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()
-        ]
-        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return JSONResponse(
-            {"error": "invalid_input", "message": summary, "problems": problems}, status_code=422
-        )
 
     return app

@@ -1,4 +1,5 @@
-"""``/healthz``: the process is alive. ``/readyz``: Kafka and the store answer."""
+"""``/healthz``: the process is alive. ``/readyz``: Kafka and the store answer, and no consumer is
+stalled on an unavailable store (the ``consumers`` check the service lifecycle adds)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 Probe = Callable[[], Awaitable[object]]
+DETAIL_LIMIT = 600
 
 
 class HealthChecks:
@@ -19,12 +21,15 @@ class HealthChecks:
     def add(self, name: str, probe: Probe) -> None:
         self._probes[name] = probe
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._probes
+
     async def run(self) -> dict[str, str]:
         async def one(probe: Probe) -> str:
             try:
                 await asyncio.wait_for(probe(), timeout=self._timeout)
             except Exception as error:
-                return f"failing: {type(error).__name__}: {error}"[:300]
+                return f"failing: {type(error).__name__}: {error}"[:DETAIL_LIMIT]
             return "ok"
 
         names = list(self._probes)

@@ -9,7 +9,9 @@ from faststream.middlewares import AckPolicy
 
 from civicgrid_runtime.kafka.commits import OffsetTracker
 from civicgrid_runtime.kafka.correlation import CorrelationMiddleware
-from civicgrid_runtime.kafka.dlq import DeadLetterPolicy
+from civicgrid_runtime.kafka.dlq import DeadLetterPolicy, TransientBackoff
+from civicgrid_runtime.kafka.stalls import ConsumerStalls
+from civicgrid_runtime.logging import FASTSTREAM_LOGGER
 from civicgrid_runtime.settings import ServiceSettings
 
 # FastStream's own acknowledgement is off (MANUAL): OffsetTracker commits the exact offsets of
@@ -17,6 +19,7 @@ from civicgrid_runtime.settings import ServiceSettings
 # seeks back so the record is consumed again. At-least-once, never ACK_FIRST's at-most-once.
 CONSUMER_ACK_POLICY = AckPolicy.MANUAL
 OFFSET_TRACKER = "civicgrid_offset_tracker"
+CONSUMER_STALLS = "civicgrid_consumer_stalls"
 
 
 def create_broker(
@@ -26,11 +29,18 @@ def create_broker(
 ) -> KafkaBroker:
     """A broker with an idempotent ``acks=all`` producer, correlation ids and dead letters.
 
+    Consumers hold their partition and retry for ever on transient errors (a store or the broker
+    unavailable), dead-letter permanent ones at once and other errors after bounded retries (see
+    :mod:`civicgrid_runtime.kafka.dlq`); :func:`consumer_stalls` tells readiness who is stalled.
+
     Nothing connects here; the caller starts and stops the broker in its lifespan.
     """
     policy = dead_letter or DeadLetterPolicy(
         max_attempts=settings.consumer_max_attempts,
         backoff_seconds=settings.consumer_retry_backoff_seconds,
+        transient_backoff=TransientBackoff(
+            settings.consumer_transient_backoff_seconds, settings.consumer_transient_backoff_cap_seconds
+        ),
     )
     tracker = offsets or OffsetTracker(
         max_pending=settings.consumer_commit_every, interval=settings.consumer_commit_interval_seconds
@@ -43,11 +53,15 @@ def create_broker(
         ack_policy=CONSUMER_ACK_POLICY,
         middlewares=[tracker, CorrelationMiddleware, policy],
         graceful_timeout=10.0,
+        # FastStream's lines go through the root handler (JSON, personal data redacted, Kafka outages
+        # rate-limited) instead of its own unredacted stdout handler.
+        logger=logging.getLogger(FASTSTREAM_LOGGER),
         log_level=logging.DEBUG,  # one line per message at INFO costs more than the handling
         apply_types=False,  # handlers take the raw record (see consumer.py); no per-message DI/thread hop
     )
     policy.bind(broker)
     broker.context.set_global(OFFSET_TRACKER, tracker)
+    broker.context.set_global(CONSUMER_STALLS, policy.stalls)
     return broker
 
 
@@ -57,6 +71,14 @@ def offset_tracker(broker: KafkaBroker) -> OffsetTracker:
     if not isinstance(tracker, OffsetTracker):
         raise LookupError("this broker was not made by create_broker")
     return tracker
+
+
+def consumer_stalls(broker: KafkaBroker) -> ConsumerStalls:
+    """The consumers of this broker holding a record on a transient error (for readiness)."""
+    stalls = broker.context.get(CONSUMER_STALLS)
+    if not isinstance(stalls, ConsumerStalls):
+        raise LookupError("this broker was not made by create_broker")
+    return stalls
 
 
 async def stop_broker(broker: KafkaBroker) -> None:

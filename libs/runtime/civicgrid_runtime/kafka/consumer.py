@@ -9,8 +9,10 @@ from typing import Any, Literal
 import structlog
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
+from faststream.kafka.schemas import Topic
 from faststream.message import StreamMessage
 
+from civicgrid_contracts.catalogue import redrive_topic
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.errors import UnknownEventType
 from civicgrid_runtime.logging import get_logger
@@ -65,6 +67,7 @@ def subscribe_events(
     max_poll_records: int | None = None,
     skip_unknown_types: bool = True,
     consumers: int = 1,
+    redrive: bool = True,
 ) -> None:
     """Register one consumer-group subscriber for ``topics``.
 
@@ -77,6 +80,11 @@ def subscribe_events(
     topic's partitions are shared among them, each consumes its partitions one record at a time (so
     offsets are still committed only after processing, per partition), and up to ``consumers``
     records are handled at once.
+
+    With ``redrive`` (the default) the group also listens on its own redrive topic,
+    ``civicgrid.redrive.<group_id>`` (one partition), through the same routes: ``./civicgrid dlq
+    redrive`` copies the group's dead letters there, so only the group that rejected a record sees
+    it again. Handlers are idempotent by event id, so a record redriven twice changes nothing.
     """
     if consumers > 1 and len(topics) != 1:
         raise ValueError("several consumers in one process need exactly one topic")
@@ -97,7 +105,8 @@ def subscribe_events(
         with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type):
             await handler(event)
 
-    consume.__name__ = f"consume_{group_id.replace('-', '_').replace('.', '_')}"
+    name = group_id.replace("-", "_").replace(".", "_")
+    consume.__name__ = f"consume_{name}"
     broker.subscriber(
         *topics,
         group_id=group_id,
@@ -107,6 +116,24 @@ def subscribe_events(
         parser=_tolerant_parser,
         max_workers=consumers,
     )(consume)
+    if not redrive:
+        return
+
+    async def consume_redriven(record: ConsumerRecord[bytes, bytes]) -> None:
+        await consume(record)
+
+    consume_redriven.__name__ = f"consume_redriven_{name}"
+    # A second member of the same group, subscribed to the redrive topic only (the group's
+    # assignor gives each topic's partitions to the members subscribed to it). Always from the
+    # earliest offset: a redrive sent before the group's first start is not missed.
+    broker.subscriber(
+        Topic(redrive_topic(group_id), num_partitions=1),
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        decoder=_raw_record,
+        parser=_tolerant_parser,
+        include_in_schema=False,
+    )(consume_redriven)
 
 
 def topics_of(routes: Iterable[str], topic_for: Callable[[str], str]) -> list[str]:
