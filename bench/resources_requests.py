@@ -101,7 +101,7 @@ def hotline_event(community: str, ticket: str, building: str) -> Any:
 
 async def seed_places(ctx: Context, communities: list[str], grids_per_community: int) -> None:
     for code in communities:
-        await ctx.places.place_registered(
+        await ctx.places.apply(
             org.PlaceRegistered(
                 community_code=code,
                 kind=org.PlaceKind.COMMUNITY,
@@ -112,7 +112,7 @@ async def seed_places(ctx: Context, communities: list[str], grids_per_community:
         )
         for g in range(1, grids_per_community + 1):
             grid = f"{code}{g:03d}"
-            await ctx.places.grid_defined(
+            await ctx.places.apply(
                 org.GridDefined(community_code=code, grid_id=grid, name=grid, building_codes=[f"B{grid}"])
             )
 
@@ -186,10 +186,10 @@ async def intake(settings: ResourcesSettings, communities: list[str], n: int) ->
             # offsets say how many are in, without counting documents (a scan on FerretDB).
             return await committed_total(settings.kafka_bootstrap_servers, group, topic) >= n
 
-        pending = svc.ctx.store.db["outbox_pending"]
+        pending = svc.app.state.store.db["outbox_pending"]
 
         async def all_published() -> bool:  # the small side collection, not a scan of the requests
-            return await pending.estimated_document_count() == 0
+            return bool(await pending.estimated_document_count() == 0)
 
         await _poll(all_stored)
         stored = time.time() - start
@@ -382,7 +382,7 @@ async def dashboards(settings: ResourcesSettings, communities: list[str], reconc
         timings["street_overdue_rows"] = len(overdue)
         if reconcile:  # reads every open request: minutes at a city's scale (the 6-hourly safety net)
             t0 = time.perf_counter()
-            found = await svc.ctx.store.reconcile()
+            found = await svc.ctx.maintenance.reconcile()
             timings["reconcile_side_collections_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             timings["reconcile_found"] = found
     return timings

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from civicgrid_resources.adapters.dashboards import MongoDashboards
 from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.mongo import MongoStore
 from civicgrid_resources.adapters.places import PlaceDirectory
 from civicgrid_resources.adapters.topics import Topics
+from civicgrid_resources.adapters.unit_of_work import MongoUnitOfWork
+from civicgrid_resources.adapters.views import MongoViews
 from civicgrid_resources.entrypoints import consumers, deployment_api, requests_api
 from civicgrid_resources.entrypoints.sweeper import reconciler, sla_sweeper
 from civicgrid_resources.service_layer.context import Context
@@ -42,13 +45,16 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
         poll_interval=settings.outbox_poll_interval_seconds,
     )
     ctx = Context(
-        store=store,
+        uow=MongoUnitOfWork(store, outbox, relay.notify),
         places=PlaceDirectory(store),
-        outbox=outbox,
+        views=MongoViews(store),
+        dashboards=MongoDashboards(store),
+        deadlines=store.deadlines,
+        maintenance=store,
+        inbox=store.inbox,
         sla=settings.sla_policy(),
         points_per_hour=settings.points_per_hour,
         points_per_request=settings.points_per_request,
-        notify_relay=relay.notify,
     )
     lifecycle = ServiceLifecycle(settings=settings, broker=broker, relay=relay)
     consumers.subscribe(broker, ctx, topics, settings.consumer_group, settings.hotline_consumers)
@@ -84,5 +90,6 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
     app.include_router(requests_api.build_supervision_router(ctx, auth))
     app.include_router(deployment_api.build_router(ctx, auth))
     app.state.context = ctx
+    app.state.store = store  # for tests and operators' scripts; the routes use only the ports
     app.state.relay = relay
     return app

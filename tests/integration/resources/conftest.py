@@ -23,6 +23,7 @@ from civicgrid_contracts.catalogue import new_event
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events import org
 from civicgrid_contracts.events.base import EventPayload
+from civicgrid_resources.adapters.mongo import MongoStore
 from civicgrid_resources.bootstrap import create_app
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.settings import ResourcesSettings
@@ -44,6 +45,15 @@ class Running:
     def ctx(self) -> Context:
         context: Context = self.app.state.context
         return context
+
+    @property
+    def store(self) -> MongoStore:
+        """The MongoDB collections behind the ports (tests look at the stored documents)."""
+        store: MongoStore = self.app.state.store
+        return store
+
+    def notify_relay(self) -> None:
+        self.app.state.relay.notify()
 
     def topic(self, catalogue_topic: str) -> str:
         return catalogue_topic + self.settings.topic_suffix

@@ -325,14 +325,14 @@ async def test_a_building_moved_to_another_grid_routes_new_requests_there(
     await service.publish(moved, "civicgrid.org.places.v1")  # a redelivery changes nothing
 
     async def moved_in() -> bool:
-        doc = await service.ctx.places.building(building)
-        return doc is not None and doc.get("grid_id") == b
+        found = await service.ctx.places.building(building)
+        return found is not None and found.grid_id == b
 
     assert await wait_for(moved_in, timeout=30)
     grid_a, grid_b = await service.ctx.places.grid(a), await service.ctx.places.grid(b)
     assert grid_a is not None
     assert grid_b is not None
-    assert (grid_a["building_codes"], grid_b["building_codes"]) == ([], [building])
+    assert (grid_a.building_codes, grid_b.building_codes) == ((), (building,))
     r = await service.client.post(
         "/requests",
         json={

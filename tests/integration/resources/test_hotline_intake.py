@@ -56,19 +56,19 @@ async def test_a_hotline_ticket_becomes_one_request_dispatched_to_the_buildings_
     request_id = f"h12345-WH{community}A"
 
     async def arrived() -> bool:
-        return await service.ctx.store.requests.find(request_id) is not None
+        return await service.store.requests.find(request_id) is not None
 
     assert await wait_for(arrived, timeout=30)
     marker = _ticket(community, f"WH{community}B")
     await service.publish(marker, HOTLINE)  # same partition: once it is in, the three before were handled
 
     async def marker_in() -> bool:
-        return await service.ctx.store.requests.find(f"h12345-WH{community}B") is not None
+        return await service.store.requests.find(f"h12345-WH{community}B") is not None
 
     assert await wait_for(marker_in, timeout=30)
-    found = await service.ctx.store.requests.collection.count_documents({"external_ref": f"WH{community}A"})
+    found = await service.store.requests.collection.count_documents({"external_ref": f"WH{community}A"})
     assert found == 1
-    doc = await service.ctx.store.requests.get(request_id)
+    doc = await service.store.requests.get(request_id)
     assert (doc["channel"], doc["grid_id"], doc["tier"], doc["status"]) == (
         "hotline12345",
         grid,
@@ -89,7 +89,7 @@ async def test_a_ticket_for_a_community_this_service_does_not_know_is_dead_lette
     reason = mine[0]["x-dlq-reason"]
     assert "420106009999" in reason
     assert "unknown" in reason
-    assert await service.ctx.store.requests.find("h12345-WH-unknown-1") is None
+    assert await service.store.requests.find("h12345-WH-unknown-1") is None
 
 
 async def test_a_malformed_hotline_record_is_dead_lettered_and_the_next_one_is_still_taken(
@@ -116,7 +116,7 @@ async def test_a_malformed_hotline_record_is_dead_lettered_and_the_next_one_is_s
     await service.publish(good, HOTLINE)
 
     async def taken() -> bool:
-        return await service.ctx.store.requests.find(f"h12345-WH{community}C") is not None
+        return await service.store.requests.find(f"h12345-WH{community}C") is not None
 
     assert await wait_for(taken, timeout=30)
     mine = await _dead_letters(service, bad_id)

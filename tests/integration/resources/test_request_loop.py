@@ -116,7 +116,7 @@ async def test_a_request_goes_from_intake_through_the_grid_team_to_the_residents
 
 
 async def _outbox_empty(service: Running, request_id: str) -> bool:
-    doc = await service.ctx.store.requests.collection.find_one({"_id": request_id})
+    doc = await service.store.requests.collection.find_one({"_id": request_id})
     return doc is not None and not doc.get("outbox")
 
 
@@ -318,7 +318,7 @@ async def test_an_overdue_request_is_escalated_by_the_sla_clock(service: Running
     request = await _request(service, community, urgency="emergency")  # 1.5 s in this session
 
     async def escalated() -> bool:
-        doc = await service.ctx.store.requests.get(request["id"])
+        doc = await service.store.requests.get(request["id"])
         return int(doc["escalations"]) >= 1
 
     assert await wait_for(escalated, timeout=30)

@@ -27,7 +27,7 @@ async def test_a_request_overdue_while_the_service_was_down_is_escalated_exactly
     community = f"{STREET}001"
     settings = make_settings(sla_emergency_seconds=2.0, sla_sweep_interval_seconds=0.1)
     async with running(settings) as first:
-        await first.ctx.places.place_registered(
+        await first.ctx.places.apply(
             org.PlaceRegistered(
                 community_code=community,
                 kind=org.PlaceKind.COMMUNITY,
@@ -63,7 +63,7 @@ async def test_a_request_overdue_while_the_service_was_down_is_escalated_exactly
         seen: list[dict[str, Any]] = []
 
         async def escalated_and_published() -> bool:
-            doc = await second.ctx.store.requests.collection.find_one({"_id": request_id})  # with its outbox
+            doc = await second.store.requests.collection.find_one({"_id": request_id})  # with its outbox
             if doc is not None and int(doc["escalations"]) >= 1 and not doc["outbox"]:
                 seen.append(doc)
                 return True

@@ -47,7 +47,7 @@ async def test_supervisors_see_rates_per_grid_and_community_and_the_overdue_list
     assert (await service.client.post(f"/requests/{accepted}/accept", json={}, headers=h)).status_code == 200
 
     async def beyond_the_last_tier() -> bool:
-        doc = await service.ctx.store.requests.get(late)
+        doc = await service.store.requests.get(late)
         return bool(doc["sla_exhausted"])
 
     # The SLA clock takes it up to the department, where it stays overdue.
@@ -103,7 +103,7 @@ async def test_an_admin_rebuilds_the_dashboards_statistics_from_the_requests_aft
     assert before is not None
     assert (before["total"], before["open"], before["response_rate"]) == (2, 2, 0.5)
 
-    await service.ctx.store.statistics.collection.delete_many({"community_code": community})
+    await service.store.statistics.collection.delete_many({"community_code": community})
     assert await community_row() is None
 
     admin = service.auth(Role.ADMIN, region=None, person=None)

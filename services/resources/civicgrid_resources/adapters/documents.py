@@ -16,6 +16,8 @@ from civicgrid_resources.domain.deployment import (
     ResourceKind,
     TimeSlot,
 )
+from civicgrid_resources.domain.needs import Need, NeedClaim
+from civicgrid_resources.domain.points import EntryKind, PointsEntry
 from civicgrid_resources.domain.requests import (
     Assignee,
     Evaluation,
@@ -26,6 +28,7 @@ from civicgrid_resources.domain.requests import (
     TimelineEntry,
     Urgency,
 )
+from civicgrid_resources.domain.teams import Team, TeamMember
 
 Document = dict[str, Any]
 
@@ -186,7 +189,7 @@ def resource_fields(r: Resource) -> Document:
             }
             for p in r.grids
         ],
-        "grid_ids": sorted({p.grid_id for p in r.grids if p.period_end is None}),
+        "grid_ids": r.current_grid_ids(),
     }
 
 
@@ -252,6 +255,143 @@ def offer_from(doc: Document) -> Offer:
         status=OfferStatus(doc.get("status", OfferStatus.OFFERED.value)),
         withdrawn_at=_utc(doc.get("withdrawn_at")),
         withdrawn_reason=doc.get("withdrawn_reason"),
+        version=int(doc.get("version", 0)),
+    )
+
+
+def team_fields(t: Team) -> Document:
+    return {
+        "grid_id": t.grid_id,
+        "community_code": t.community_code,
+        "name": t.name,
+        "leader_resource_id": t.leader_resource_id,
+        "purpose": t.purpose,
+        "formed_at": t.formed_at,
+        "members": [
+            {
+                "resource_id": m.resource_id,
+                "person_id": m.person_id,
+                "unit_id": m.unit_id,
+                "display_name": m.display_name,
+                "kind": m.kind,
+                "role": m.role,
+                "added_at": m.added_at,
+            }
+            for m in t.members
+        ],
+        "member_ids": [m.resource_id for m in t.members],
+    }
+
+
+def team_from(doc: Document) -> Team:
+    return Team(
+        team_id=doc["_id"],
+        grid_id=doc["grid_id"],
+        community_code=doc["community_code"],
+        name=doc["name"],
+        formed_at=_req_utc(doc["formed_at"]),
+        leader_resource_id=doc.get("leader_resource_id"),
+        purpose=doc.get("purpose"),
+        members=[
+            TeamMember(
+                m["resource_id"],
+                m.get("person_id"),
+                m.get("unit_id"),
+                m.get("display_name", ""),
+                m.get("kind", ""),
+                m.get("role") or "",
+                _req_utc(m["added_at"]),
+            )
+            for m in doc.get("members", [])
+        ],
+        version=int(doc.get("version", 0)),
+    )
+
+
+def need_fields(n: Need) -> Document:
+    return {
+        "community_code": n.community_code,
+        "title": n.title,
+        "description": n.description,
+        "tags": list(n.tags),
+        "slots": n.slots,
+        "remaining": n.remaining,
+        "claimants": n.claimants,
+        "claims": [
+            {
+                "claim_id": c.claim_id,
+                "resource_id": c.resource_id,
+                "team_id": c.team_id,
+                "claimed_at": c.claimed_at,
+                "completed_at": c.completed_at,
+                "hours": c.hours,
+            }
+            for c in n.claims
+        ],
+        "published_at": n.published_at,
+    }
+
+
+def need_from(doc: Document) -> Need:
+    return Need(
+        need_id=doc["_id"],
+        community_code=doc["community_code"],
+        title=doc["title"],
+        published_at=_req_utc(doc["published_at"]),
+        description=doc.get("description"),
+        tags=list(doc.get("tags", [])),
+        slots=int(doc["slots"]),
+        claims=[
+            NeedClaim(
+                c["claim_id"],
+                c.get("resource_id"),
+                c.get("team_id"),
+                _req_utc(c["claimed_at"]),
+                _utc(c.get("completed_at")),
+                c.get("hours"),
+            )
+            for c in doc.get("claims", [])
+        ],
+        version=int(doc.get("version", 0)),
+    )
+
+
+def entry_fields(e: PointsEntry) -> Document:
+    fields: Document = {
+        "kind": e.kind.value,
+        "resource_id": e.resource_id,
+        "person_id": e.person_id,
+        "unit_id": e.unit_id,
+        "community_code": e.community_code,
+        "grid_ids": list(e.grid_ids),
+        "points": e.points,
+        "hours": e.hours,
+        "reason": e.reason,
+        "reference_id": e.reference_id,
+        "at": e.at,
+    }
+    if e.kind is EntryKind.REDEMPTION:
+        fields.update({"item": e.item, "balance_after": e.balance_after, "by": e.by})
+    return fields
+
+
+def entry_from(doc: Document) -> PointsEntry:
+    return PointsEntry(
+        entry_id=doc["_id"],
+        kind=EntryKind(doc.get("kind", EntryKind.AWARD.value)),
+        resource_id=doc["resource_id"],
+        community_code=doc["community_code"],
+        points=int(doc["points"]),
+        hours=float(doc.get("hours", 0.0)),
+        reason=doc.get("reason", ""),
+        at=_req_utc(doc["at"]),
+        person_id=doc.get("person_id"),
+        unit_id=doc.get("unit_id"),
+        grid_ids=list(doc.get("grid_ids", [])),
+        reference_id=doc.get("reference_id"),
+        item=doc.get("item"),
+        balance_after=doc.get("balance_after"),
+        by=doc.get("by"),
         version=int(doc.get("version", 0)),
     )
 

@@ -12,6 +12,7 @@ from civicgrid_contracts.events import resources as contract
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_resources.adapters.topics import Topics
 from civicgrid_resources.domain import events as ev
+from civicgrid_resources.service_layer.ports import Cause
 from civicgrid_runtime.correlation import current_correlation_id
 from civicgrid_runtime.stores.mongo import outbox_entry
 
@@ -33,14 +34,17 @@ def _subject(event: ev.DomainEvent) -> str | None:
     return None
 
 
-def to_cloud_event(event: ev.DomainEvent, causation_id: str | None = None) -> CloudEvent:
+def to_cloud_event(event: ev.DomainEvent, cause: Cause | None = None) -> CloudEvent:
+    """The contract event; its correlation id is the cause's, else the one of the work in progress
+    (the HTTP request's, or the consumed event's)."""
     payload = CONTRACTS[type(event)].model_validate(dataclasses.asdict(event))
+    cause = cause or Cause()
     return new_event(
         payload,
         source=SOURCE,
         subject=_subject(event),
-        correlation_id=current_correlation_id(),
-        causation_id=causation_id,
+        correlation_id=cause.correlation_id or current_correlation_id(),
+        causation_id=cause.causation_id,
     )
 
 
@@ -65,7 +69,5 @@ class OutboxWriter:
             "outbox_pending": bool(events),
         }
 
-    def translate(
-        self, events: Sequence[ev.DomainEvent], causation_id: str | None = None
-    ) -> list[CloudEvent]:
-        return [to_cloud_event(e, causation_id) for e in events]
+    def translate(self, events: Sequence[ev.DomainEvent], cause: Cause | None = None) -> list[CloudEvent]:
+        return [to_cloud_event(e, cause) for e in events]

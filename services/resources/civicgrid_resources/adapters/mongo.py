@@ -19,7 +19,9 @@ stays the truth: a crash between the two writes leaves the side entry missing or
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -27,20 +29,32 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_resources.adapters.documents import request_fields
 from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.indexes import ensure_index
 from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
 from civicgrid_resources.adapters.outbox import LockedEmbeddedOutbox
 from civicgrid_resources.adapters.statistics import RequestStatistics
+from civicgrid_resources.domain.requests import ServiceRequest
 from civicgrid_runtime.errors import Conflict, NotFound
 from civicgrid_runtime.stores.mongo import MongoInbox
 
 Document = dict[str, Any]
+T = TypeVar("T")
 # (document id, the fields written, the document before the write or None for an insert)
 AfterWrite = Callable[[str, Document, Document | None], Awaitable[None]]
 
 OUTBOX_COLLECTIONS = ("requests", "resources", "teams", "needs", "points", "offers")
 PLACE_KEYS = ("grid_id", "community_code", "street_code", "district_code", "city_code")
+
+
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """What a read-modify-write computed: the fields to write, their events, and what to hand back."""
+
+    fields: Document
+    events: Sequence[CloudEvent]
+    result: T
 
 
 class AggregateCollection:
@@ -133,7 +147,9 @@ class AggregateCollection:
         expected = {"version": expected_version, **(extra_filter or {})}
 
         def unchanged(current: Document) -> bool:
-            return all(current.get(key) == value for key, value in expected.items())
+            # Documents stored before they had a version read as version 0.
+            seen = {**current, "version": int(current.get("version", 0))}
+            return all(seen.get(key) == value for key, value in expected.items())
 
         operations = {"$set": {**fields, **self._outbox.update(events)}, "$inc": {"version": 1}}
         previous = await self._conditional(doc_id, unchanged, operations, events, fields)
@@ -151,18 +167,20 @@ class AggregateCollection:
                 expected_version=expected_version,
             )
 
-    async def update(
-        self,
-        doc_id: str,
-        condition: Callable[[Document], bool],
-        update: Document,
-        events: Sequence[CloudEvent],
-    ) -> bool:
-        """A conditional single-document update that also adds ``events`` to the outbox."""
-        sets = {**update.get("$set", {}), **self._outbox.update(events)}
-        operations = {**update, "$set": sets} if sets else dict(update)
-        operations["$inc"] = {**operations.get("$inc", {}), "version": 1}
-        return await self._conditional(doc_id, condition, operations, events) is not None
+    async def modify(self, doc_id: str, transform: Callable[[Document], Change[T]]) -> T:
+        """Read the document, let ``transform`` compute the fields to write and their events, and write
+        them, all under the document's lease: writers of one document take turns instead of failing."""
+        async with self._locks.hold(self.collection.name, doc_id):
+            current = await self.collection.find_one({"_id": doc_id}, {"outbox": 0})
+            if current is None:
+                raise NotFound(f"no {self._what} {doc_id!r}")
+            change = transform(current)
+            await self._before(doc_id, change.fields, change.events, current)
+            sets = {**change.fields, **self._outbox.update(change.events)}
+            await self.collection.update_one({"_id": doc_id}, {"$set": sets, "$inc": {"version": 1}})
+        if self._after_write is not None:
+            await self._after_write(doc_id, change.fields, current)
+        return change.result
 
 
 class Deadlines:
@@ -202,6 +220,18 @@ class Deadlines:
             await self.collection.delete_one({"_id": request_id})
             return
         await upsert_fields(self.collection, request_id, entry)
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Requests whose tracked deadline has passed, earliest first (the request document decides)."""
+        match = {"due_at": {"$lte": now}, "exhausted": False}
+        cursor = self.collection.find(match, {"_id": 1}).sort("due_at", 1).limit(limit)
+        return [entry["_id"] async for entry in cursor]
+
+    async def correct(self, request_id: str, request: ServiceRequest | None) -> None:
+        if request is None:
+            await self.collection.delete_one({"_id": request_id})
+            return
+        await self.track(request_id, request_fields(request))
 
 
 class MongoStore:

@@ -6,20 +6,40 @@ changes nothing; the consumer also remembers event ids (MongoInbox) and skips re
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from civicgrid_contracts.events import org
+from civicgrid_contracts.events.base import EventPayload
+from civicgrid_resources.adapters.documents import Document
 from civicgrid_resources.adapters.mongo import MongoStore
+from civicgrid_resources.service_layer.ports import BuildingInfo, GridInfo
 
-Document = dict[str, Any]
 COMMUNITY_KINDS = (org.PlaceKind.COMMUNITY.value, org.PlaceKind.VILLAGE.value)
+
+
+def _grid_info(doc: Document) -> GridInfo:
+    return GridInfo(doc["_id"], doc["community_code"], doc.get("name"), tuple(doc.get("building_codes", [])))
 
 
 class PlaceDirectory:
     def __init__(self, store: MongoStore) -> None:
         self._places = store.places
         self._grids = store.grids
+        # Routing as data: which org-graph fact changes the projection how.
+        self._apply: dict[type[EventPayload], Callable[[Any], Awaitable[None]]] = {
+            org.PlaceRegistered: self.place_registered,
+            org.PlaceUpdated: self.place_updated,
+            org.PlaceDissolved: self.place_dissolved,
+            org.GridDefined: self.grid_defined,
+            org.GridUpdated: self.grid_updated,
+            org.GridDissolved: self.grid_dissolved,
+            org.GridBuildingMoved: self.grid_building_moved,
+        }
+
+    async def apply(self, payload: EventPayload) -> None:
+        await self._apply[type(payload)](payload)
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -30,16 +50,19 @@ class PlaceDirectory:
         doc = await self._places.find_one({"_id": code}, {"kind": 1, "dissolved": 1})
         return doc is not None and doc.get("kind") in COMMUNITY_KINDS and not doc.get("dissolved")
 
-    async def grid(self, grid_id: str) -> Document | None:
+    async def grid(self, grid_id: str) -> GridInfo | None:
         doc = await self._grids.find_one({"_id": grid_id})
-        return None if doc is None or doc.get("dissolved") else doc
+        return None if doc is None or doc.get("dissolved") else _grid_info(doc)
 
-    async def building(self, code: str) -> Document | None:
+    async def building(self, code: str) -> BuildingInfo | None:
         doc = await self._places.find_one({"_id": code})
-        return doc if doc is not None and doc.get("kind") == org.PlaceKind.BUILDING.value else None
+        if doc is None or doc.get("kind") != org.PlaceKind.BUILDING.value or doc.get("dissolved"):
+            return None
+        return BuildingInfo(code, doc.get("community_code"), doc.get("grid_id"))
 
-    async def grids_of(self, community_code: str) -> list[Document]:
-        return await self._grids.find({"community_code": community_code}).sort("_id", 1).to_list(None)
+    async def grids_of(self, community_code: str) -> list[GridInfo]:
+        cursor = self._grids.find({"community_code": community_code}).sort("_id", 1)
+        return [_grid_info(doc) async for doc in cursor if not doc.get("dissolved")]
 
     # -- applying org-graph events ------------------------------------------------------------------
 
@@ -78,27 +101,28 @@ class PlaceDirectory:
             upsert=True,
         )
         for code in event.building_codes:
-            await self._places.update_one(
-                {"_id": code},
-                {
-                    "$set": {"grid_id": event.grid_id, "community_code": event.community_code},
-                    "$setOnInsert": {"kind": org.PlaceKind.BUILDING.value},
-                },
-                upsert=True,
-            )
+            await self._set_building_grid(code, event.grid_id, event.community_code)
+
+    async def grid_updated(self, event: org.GridUpdated) -> None:
+        if event.name is not None:
+            await self._grids.update_one({"_id": event.grid_id}, {"$set": {"name": event.name}})
+
+    async def grid_dissolved(self, event: org.GridDissolved) -> None:
+        await self._grids.update_one({"_id": event.grid_id}, {"$set": {"dissolved": True}})
 
     async def grid_building_moved(self, event: org.GridBuildingMoved) -> None:
         # FerretDB's $pull takes exact values only: that is all this needs.
         await self._grids.update_one(
             {"_id": event.from_grid_id}, {"$pull": {"building_codes": event.building_code}}
         )
-        await self._grids.update_one(
-            {"_id": event.to_grid_id}, {"$addToSet": {"building_codes": event.building_code}}
-        )
+        await self._set_building_grid(event.building_code, event.to_grid_id, event.community_code)
+
+    async def _set_building_grid(self, code: str, grid_id: str, community_code: str) -> None:
+        await self._grids.update_one({"_id": grid_id}, {"$addToSet": {"building_codes": code}})
         await self._places.update_one(
-            {"_id": event.building_code},
+            {"_id": code},
             {
-                "$set": {"grid_id": event.to_grid_id, "community_code": event.community_code},
+                "$set": {"grid_id": grid_id, "community_code": community_code},
                 "$setOnInsert": {"kind": org.PlaceKind.BUILDING.value},
             },
             upsert=True,

@@ -193,6 +193,10 @@ class Resource:
     def in_grid(self, grid_id: str, day: date) -> GridPost | None:
         return next((p for p in self.grids if p.grid_id == grid_id and p.active_on(day)), None)
 
+    def current_grid_ids(self) -> list[str]:
+        """The grids of its open periods (no end date yet)."""
+        return sorted({p.grid_id for p in self.grids if p.period_end is None})
+
     def take_events(self) -> list[ev.DomainEvent]:
         taken, self.events = self.events, []
         return taken

@@ -535,7 +535,7 @@ class ServiceRequest:
             return [a for a in self.assignees if a.person_id is not None]
         return []
 
-    def is_assignee_person(self, person_id: str | None) -> str | None:
+    def assignee_held_by(self, person_id: str | None) -> str | None:
         """The assignee id held by this person, if any."""
         for assignee in self.assignees:
             if person_id is not None and assignee.person_id == person_id:

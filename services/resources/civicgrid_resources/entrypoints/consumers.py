@@ -1,12 +1,11 @@
 """Kafka consumers: org-graph's places (the local projection) and the 12345 hotline intake.
 
-Routing is data: event type → handler. Every handler is idempotent by event id (MongoInbox), and
-the hotline intake additionally by ticket number. Bad hotline records go to the dead-letter topic.
+Routing is data: event type → handler. Every handler is idempotent: the projection by event id
+(the inbox) and by only setting values, the hotline intake by ticket number. Bad hotline records go
+to the dead-letter topic.
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from faststream.kafka import KafkaBroker
 
@@ -14,32 +13,32 @@ from civicgrid_contracts.catalogue import parse_payload
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events import municipal, org
 from civicgrid_contracts.events.base import EventPayload
-from civicgrid_resources.adapters.topics import Topics
+from civicgrid_resources.adapters.topics import HOTLINE, PLACES, Topics
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.intake import take_hotline_request
 from civicgrid_runtime.idempotency import idempotent
 from civicgrid_runtime.kafka import EventHandler, EventRoutes, subscribe_events
 
+PLACE_FACTS: tuple[type[EventPayload], ...] = (
+    org.PlaceRegistered,
+    org.PlaceUpdated,
+    org.PlaceDissolved,
+    org.GridDefined,
+    org.GridUpdated,
+    org.GridDissolved,
+    org.GridBuildingMoved,
+)
 
-def _projection(
-    ctx: Context, model: type[EventPayload], apply: Callable[[EventPayload], Awaitable[None]]
-) -> EventHandler:
+
+def _projection(ctx: Context, model: type[EventPayload]) -> EventHandler:
     async def handle(event: CloudEvent) -> None:
-        await apply(parse_payload(event, model))
+        await ctx.places.apply(parse_payload(event, model))
 
-    return idempotent("places-projection", ctx.store.inbox, handle)
+    return idempotent("places-projection", ctx.inbox, handle)
 
 
 def places_routes(ctx: Context) -> EventRoutes:
-    p = ctx.places
-    table: dict[type[EventPayload], Callable[[EventPayload], Awaitable[None]]] = {
-        org.PlaceRegistered: p.place_registered,  # type: ignore[dict-item]
-        org.PlaceUpdated: p.place_updated,  # type: ignore[dict-item]
-        org.PlaceDissolved: p.place_dissolved,  # type: ignore[dict-item]
-        org.GridDefined: p.grid_defined,  # type: ignore[dict-item]
-        org.GridBuildingMoved: p.grid_building_moved,  # type: ignore[dict-item]
-    }
-    return EventRoutes({model.event_type: _projection(ctx, model, apply) for model, apply in table.items()})
+    return EventRoutes({model.event_type: _projection(ctx, model) for model in PLACE_FACTS})
 
 
 def hotline_routes(ctx: Context) -> EventRoutes:
@@ -55,14 +54,11 @@ def subscribe(
     broker: KafkaBroker, ctx: Context, topics: Topics, group_id: str, hotline_consumers: int = 1
 ) -> None:
     subscribe_events(
-        broker,
-        topics=[topics.name("civicgrid.org.places.v1")],
-        group_id=f"{group_id}.places",
-        routes=places_routes(ctx),
+        broker, topics=[topics.name(PLACES)], group_id=f"{group_id}.places", routes=places_routes(ctx)
     )
     subscribe_events(
         broker,
-        topics=[topics.name("municipal.hotline12345.requests.v1")],
+        topics=[topics.name(HOTLINE)],
         group_id=f"{group_id}.hotline",
         routes=hotline_routes(ctx),
         skip_unknown_types=False,

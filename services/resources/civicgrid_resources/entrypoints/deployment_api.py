@@ -176,8 +176,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         principal.ensure_can_manage(community_code)
         grids = await ctx.places.grids_of(community_code)
         return [
-            {"grid_id": g["_id"], "name": g.get("name"), "building_codes": g.get("building_codes", [])}
-            for g in grids
+            {"grid_id": g.grid_id, "name": g.name, "building_codes": list(g.building_codes)} for g in grids
         ]
 
     @router.get("/grids/{grid_id}/team", tags=["teams"], summary="A grid's service team")

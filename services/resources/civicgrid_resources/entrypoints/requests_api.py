@@ -9,13 +9,11 @@ from pydantic import BaseModel, Field
 
 from civicgrid_contracts.events.common import RequestChannel, RequestKind
 from civicgrid_contracts.values import CommunityCode, FreeText, GridId, Identifier, ShortText
-from civicgrid_resources.adapters.documents import public
 from civicgrid_resources.domain.requests import EscalationReason, Outcome, Urgency
 from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import requests, supervision
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_runtime.auth import Principal, Role
-from civicgrid_runtime.errors import PermissionDenied
 from civicgrid_runtime.http import Authenticator
 
 Document = dict[str, Any]
@@ -110,20 +108,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         limit: int = Query(default=100, ge=1, le=1000),
         principal: Principal = Depends(anyone),
     ) -> list[Document]:
-        query: Document = {}
-        if community_code is not None:
-            principal.ensure_can_manage(community_code)
-            query["community_code"] = community_code
-        elif Role.MEMBER in principal.roles and principal.person_id:
-            query["resident_person_id"] = principal.person_id
-        else:
-            raise PermissionDenied("give community_code (coordinators) or use a member token")
-        if grid_id:
-            query["grid_id"] = grid_id
-        if status:
-            query["status"] = status
-        cursor = ctx.store.requests.collection.find(query, {"outbox": 0, "timeline": 0})
-        return [public(d) async for d in cursor.sort("received_at", -1).limit(limit)]
+        return await requests.search(ctx, principal, community_code, status, grid_id, limit)
 
     @router.get("/{request_id}", summary="A request with its timeline and the actions allowed now")
     async def get(request_id: Identifier, principal: Principal = Depends(anyone)) -> Document:

@@ -29,9 +29,8 @@ def reconciler(ctx: Context, interval_seconds: float) -> Callable[[], Awaitable[
     every open request (minutes at a city's scale on FerretDB)."""
 
     async def once() -> None:
-        found = await ctx.store.reconcile()
+        found = await ctx.maintenance.reconcile()
         log.info("side collections reconciled", **found)
-        ctx.notify_relay()
 
     return periodic("reconciler", once, interval_seconds, first_after=interval_seconds)
 

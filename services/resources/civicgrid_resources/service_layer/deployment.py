@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from civicgrid_resources.adapters.documents import public, resource_fields, resource_from
 from civicgrid_resources.domain.deployment import ReportInBasis, Resource, ResourceKind, TimeSlot
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ids import new_id
+from civicgrid_resources.service_layer.ports import View
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.errors import PermissionDenied, RuleViolation
-
-Document = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,14 @@ class ReportIn:
     resource_id: str | None = None
 
 
-async def report_in(ctx: Context, principal: Principal, new: ReportIn) -> Document:
+def can_see(principal: Principal, resource: Resource) -> bool:
+    """Coordinators of its community, and the person themselves."""
+    return principal.can_manage(resource.community_code) or bool(
+        resource.person_id and principal.is_person(resource.person_id)
+    )
+
+
+async def report_in(ctx: Context, principal: Principal, new: ReportIn) -> View:
     """A coordinator records a report-in; a member may report themselves in (双报到)."""
     reports_self = Role.MEMBER in principal.roles and new.person_id and principal.is_person(new.person_id)
     if not principal.can_manage(new.community_code) and not reports_self:
@@ -58,30 +62,20 @@ async def report_in(ctx: Context, principal: Principal, new: ReportIn) -> Docume
         availability=list(new.availability),
         contact_preference=new.contact_preference,
     )
-    events = ctx.outbox.translate(resource.take_events())
-    await ctx.store.resources.insert(resource.resource_id, resource_fields(resource), events)
-    ctx.notify_relay()
-    return public(await ctx.store.resources.get(resource.resource_id))
+    await ctx.uow.add(resource)
+    return await ctx.views.resource(resource.resource_id)
 
 
-async def _load(ctx: Context, resource_id: str) -> Resource:
-    return resource_from(await ctx.store.resources.get(resource_id))
+async def _store(ctx: Context, resource: Resource) -> View:
+    await ctx.uow.save(resource)
+    return await ctx.views.resource(resource.resource_id)
 
 
-async def _save(ctx: Context, resource: Resource) -> Document:
-    events = ctx.outbox.translate(resource.take_events())
-    await ctx.store.resources.save_or_conflict(
-        resource.resource_id, resource.version, resource_fields(resource), events
-    )
-    ctx.notify_relay()
-    return public(await ctx.store.resources.get(resource.resource_id))
-
-
-async def confirm(ctx: Context, principal: Principal, resource_id: str) -> Document:
-    resource = await _load(ctx, resource_id)
+async def confirm(ctx: Context, principal: Principal, resource_id: str) -> View:
+    resource = await ctx.uow.resources.get(resource_id)
     principal.ensure_can_manage(resource.community_code)
     resource.confirm(principal.person_id or principal.subject, ctx.now())
-    return await _save(ctx, resource)
+    return await _store(ctx, resource)
 
 
 async def join_grid(
@@ -92,70 +86,58 @@ async def join_grid(
     role: str,
     start: date,
     end: date | None,
-) -> Document:
-    resource = await _load(ctx, resource_id)
+) -> View:
+    resource = await ctx.uow.resources.get(resource_id)
     principal.ensure_can_manage(grid_id)
     if await ctx.places.grid(grid_id) is None:
         raise RuleViolation(
             "grid_known", f"grid {grid_id} is unknown here: org-graph has not published it (yet)"
         )
     resource.join_grid(grid_id, role, start, end)
-    return await _save(ctx, resource)
+    return await _store(ctx, resource)
 
 
 async def leave_grid(
     ctx: Context, principal: Principal, resource_id: str, grid_id: str, end: date, reason: str | None
-) -> Document:
-    resource = await _load(ctx, resource_id)
+) -> View:
+    resource = await ctx.uow.resources.get(resource_id)
     principal.ensure_can_manage(grid_id)
     resource.leave_grid(grid_id, end, reason)
-    return await _save(ctx, resource)
+    return await _store(ctx, resource)
 
 
-async def read(ctx: Context, principal: Principal, resource_id: str) -> Document:
-    doc = await ctx.store.resources.get(resource_id)
-    if not principal.can_manage(doc["community_code"]) and not (
-        doc.get("person_id") and principal.is_person(doc["person_id"])
-    ):
+async def read(ctx: Context, principal: Principal, resource_id: str) -> View:
+    resource = await ctx.uow.resources.get(resource_id)
+    if not can_see(principal, resource):
         raise PermissionDenied(f"{principal.subject} may not see resource {resource_id}")
-    return public(doc)
+    return await ctx.views.resource(resource_id)
 
 
 async def search(
     ctx: Context, principal: Principal, community_code: str, kind: str | None, grid_id: str | None
-) -> list[Document]:
+) -> list[View]:
     principal.ensure_can_manage(community_code)
-    query: Document = {"community_code": community_code}
-    if kind:
-        query["kind"] = kind
-    if grid_id:
-        query["grid_ids"] = grid_id
-    cursor = ctx.store.resources.collection.find(query, {"outbox": 0}).sort("_id", 1).limit(1000)
-    return [public(d) async for d in cursor]
+    return await ctx.views.resources(community_code, kind, grid_id, 1000)
 
 
-async def person_grids(ctx: Context, principal: Principal, person_id: str) -> list[Document]:
+async def person_grids(ctx: Context, principal: Principal, person_id: str) -> list[View]:
     """A person's grids across every community they reported in to."""
-    cursor = ctx.store.resources.collection.find({"person_id": person_id}, {"outbox": 0})
-    docs = [d async for d in cursor]
+    resources = await ctx.uow.resources.of_person(person_id)
     if not principal.is_person(person_id) and Role.ADMIN not in principal.roles:
-        docs = [d for d in docs if principal.can_manage(d["community_code"])]
-        if not docs:
+        resources = [r for r in resources if principal.can_manage(r.community_code)]
+        if not resources:
             raise PermissionDenied("a member may only read their own grids")
     today = ctx.now().date()
-    result = []
-    for doc in docs:
-        resource = resource_from(doc)
-        for post in resource.grids:
-            result.append(
-                {
-                    "resource_id": resource.resource_id,
-                    "community_code": resource.community_code,
-                    "grid_id": post.grid_id,
-                    "role": post.role,
-                    "period_start": post.period_start.isoformat(),
-                    "period_end": post.period_end.isoformat() if post.period_end else None,
-                    "active": post.active_on(today),
-                }
-            )
-    return result
+    return [
+        {
+            "resource_id": resource.resource_id,
+            "community_code": resource.community_code,
+            "grid_id": post.grid_id,
+            "role": post.role,
+            "period_start": post.period_start.isoformat(),
+            "period_end": post.period_end.isoformat() if post.period_end else None,
+            "active": post.active_on(today),
+        }
+        for resource in resources
+        for post in resource.grids
+    ]

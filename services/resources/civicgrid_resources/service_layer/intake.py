@@ -9,6 +9,7 @@ from civicgrid_contracts.events.municipal import HotlineRequestSubmitted
 from civicgrid_resources.domain.requests import Actor, Urgency
 from civicgrid_resources.service_layer import requests
 from civicgrid_resources.service_layer.context import Context
+from civicgrid_resources.service_layer.ports import Cause
 from civicgrid_runtime.errors import Conflict, PermanentFailure, RuleViolation
 
 HOTLINE_ACTOR = Actor("hotline12345")
@@ -17,6 +18,11 @@ HOTLINE_ACTOR = Actor("hotline12345")
 def hotline_request_id(ticket_no: str) -> str:
     """Deterministic: the same ticket delivered twice (or re-sent by 12345) is one request."""
     return f"h12345-{ticket_no}"[:64]
+
+
+def cause_of(event: CloudEvent) -> Cause:
+    """Events derived from an inbound event name it as their cause, and share its conversation."""
+    return Cause(causation_id=event.id, correlation_id=event.correlationid or event.id)
 
 
 async def take_hotline_request(ctx: Context, event: CloudEvent) -> None:
@@ -34,7 +40,7 @@ async def take_hotline_request(ctx: Context, event: CloudEvent) -> None:
         external_ref=payload.ticket_no,
     )
     try:
-        await requests.receive(ctx, new, HOTLINE_ACTOR, strict=False, caused_by=event)
+        await requests.receive(ctx, new, HOTLINE_ACTOR, strict=False, cause=cause_of(event))
     except RuleViolation as violation:
         # e.g. a community this city's projection does not know: retrying cannot help.
         raise PermanentFailure(f"ticket {payload.ticket_no}: {violation.message}") from None

@@ -1,12 +1,9 @@
-"""Use cases of the residents' request loop. Each one is a single document write (with its events)."""
+"""Use cases of the residents' request loop. Each change is one write of the request with its events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from civicgrid_contracts.envelope import CloudEvent
-from civicgrid_resources.adapters.documents import Document, public, request_fields, request_from
 from civicgrid_resources.domain.deployment import team_id_for
 from civicgrid_resources.domain.requests import (
     Actor,
@@ -21,6 +18,7 @@ from civicgrid_resources.domain.requests import (
 from civicgrid_resources.service_layer import points
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ids import new_id
+from civicgrid_resources.service_layer.ports import Cause, RequestQuery, View
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.errors import Conflict, InvalidInput, PermissionDenied, RuleViolation
 
@@ -57,7 +55,7 @@ async def _locate(ctx: Context, new: NewRequest, strict: bool) -> str | None:
     if new.building_code is None:
         return None
     building = await ctx.places.building(new.building_code)
-    if building is None or not building.get("grid_id"):
+    if building is None or not building.grid_id:
         if strict:
             raise RuleViolation(
                 "building_known",
@@ -65,25 +63,23 @@ async def _locate(ctx: Context, new: NewRequest, strict: bool) -> str | None:
                 "org-graph has not published it (yet)",
             )
         return None
-    grid_id: str = building["grid_id"]
-    if building.get("community_code") != new.community_code:
+    if building.community_code != new.community_code:
         raise RuleViolation(
             "building_in_community", f"building {new.building_code} is not in community {new.community_code}"
         )
-    return grid_id
+    return building.grid_id
 
 
 async def grid_assignees(ctx: Context, grid_id: str) -> list[Assignee]:
     """The grid's service team; the grid itself (its grid worker desk) when no team was formed yet."""
-    team = await ctx.store.teams.find(team_id_for(grid_id))
-    members = (team or {}).get("members", [])
-    if members:
-        return [Assignee(m["resource_id"], m.get("person_id")) for m in members]
+    team = await ctx.uow.teams.find(team_id_for(grid_id))
+    if team is not None and team.members:
+        return [Assignee(m.resource_id, m.person_id) for m in team.members]
     return [Assignee(f"grid-{grid_id}")]
 
 
 async def receive(
-    ctx: Context, new: NewRequest, actor: Actor, *, strict: bool = True, caused_by: CloudEvent | None = None
+    ctx: Context, new: NewRequest, actor: Actor, *, strict: bool = True, cause: Cause | None = None
 ) -> ServiceRequest:
     """Record a request and dispatch it at once: to the grid's team, or to the community."""
     if not await ctx.places.community_known(new.community_code):
@@ -116,10 +112,7 @@ async def receive(
         request.dispatch(
             Tier.COMMUNITY, [tier_office(Tier.COMMUNITY, new.community_code, new.category)], Actor(None), now
         )
-    events = ctx.outbox.translate(request.take_events(), caused_by.id if caused_by else None)
-    await ctx.store.requests.insert(request.request_id, request_fields(request), events)
-    request.version = 1
-    ctx.notify_relay()
+    await ctx.uow.add(request, cause)
     return request
 
 
@@ -134,10 +127,15 @@ def ensure_can_read(principal: Principal, request: ServiceRequest) -> None:
     if can_supervise(principal, request):
         return
     if principal.person_id and (
-        principal.person_id == request.resident_person_id or request.is_assignee_person(principal.person_id)
+        principal.person_id == request.resident_person_id or request.assignee_held_by(principal.person_id)
     ):
         return
     raise PermissionDenied(f"{principal.subject} may not see request {request.request_id}")
+
+
+def ensure_supervisor(principal: Principal, request: ServiceRequest) -> None:
+    if not can_supervise(principal, request):
+        raise PermissionDenied(f"{principal.subject} may not act on {request.community_code}")
 
 
 def ensure_handler(principal: Principal, request: ServiceRequest) -> str | None:
@@ -147,7 +145,7 @@ def ensure_handler(principal: Principal, request: ServiceRequest) -> str | None:
     if can_supervise(principal, request):
         return None
     if Role.MEMBER in principal.roles:
-        held = request.is_assignee_person(principal.person_id)
+        held = request.assignee_held_by(principal.person_id)
         if held is not None:
             return held
     raise PermissionDenied(
@@ -158,65 +156,38 @@ def ensure_handler(principal: Principal, request: ServiceRequest) -> str | None:
 
 # -- changing a request ------------------------------------------------------------------------------
 
-Change = Callable[[ServiceRequest], None]
 
-
-async def load(ctx: Context, request_id: str) -> ServiceRequest:
-    return request_from(await ctx.store.requests.get(request_id))
-
-
-async def change(
-    ctx: Context,
-    request_id: str,
-    principal: Principal,
-    check: Callable[[ServiceRequest], None],
-    apply: Change,
-    expected_version: int | None = None,
-) -> Document:
-    request = await load(ctx, request_id)
-    check(request)
+def _at_version(request: ServiceRequest, expected_version: int | None) -> None:
+    """The caller's ``If-Match``: a change made from a stale read is refused."""
     if expected_version is not None and expected_version != request.version:
         raise Conflict(
-            f"request {request_id} is at version {request.version}, not {expected_version}; reload it",
+            f"request {request.request_id} is at version {request.version}, not {expected_version}; "
+            "reload it",
             expected_version=expected_version,
             current_version=request.version,
         )
-    apply(request)
-    events = ctx.outbox.translate(request.take_events())
-    await ctx.store.requests.save_or_conflict(request_id, request.version, request_fields(request), events)
-    ctx.notify_relay()
-    return public(await ctx.store.requests.get(request_id))
 
 
-def _supervisor(principal: Principal) -> Callable[[ServiceRequest], None]:
-    def check(request: ServiceRequest) -> None:
-        if not can_supervise(principal, request):
-            raise PermissionDenied(f"{principal.subject} may not act on {request.community_code}")
-
-    return check
+async def _store(ctx: Context, request: ServiceRequest) -> View:
+    """Stored only if nobody changed it since it was read (else a 409: reload and decide again)."""
+    await ctx.uow.save(request)
+    return await ctx.views.request(request.request_id)
 
 
-def _handler(principal: Principal) -> Callable[[ServiceRequest], None]:
-    def check(request: ServiceRequest) -> None:
-        ensure_handler(principal, request)
-
-    return check
+async def _assignee(ctx: Context, assignee_id: str) -> Assignee:
+    resource = await ctx.uow.resources.find(assignee_id)
+    return Assignee(assignee_id, resource.person_id if resource else None)
 
 
 async def dispatch(
     ctx: Context, request_id: str, principal: Principal, assignee_ids: list[str], version: int | None
-) -> Document:
+) -> View:
+    request = await ctx.uow.requests.get(request_id)
+    ensure_supervisor(principal, request)
+    _at_version(request, version)
     assignees = [await _assignee(ctx, a) for a in assignee_ids]
-
-    def apply(request: ServiceRequest) -> None:
-        request.dispatch(request.tier or Tier.GRID, assignees, actor_of(principal), ctx.now())
-
-    return await change(ctx, request_id, principal, _supervisor(principal), apply, version)
-
-
-async def _assignee(ctx: Context, assignee_id: str) -> Assignee:
-    resource = await ctx.store.resources.find(assignee_id)
-    return Assignee(assignee_id, resource.get("person_id") if resource else None)
+    request.dispatch(request.tier or Tier.GRID, assignees, actor_of(principal), ctx.now())
+    return await _store(ctx, request)
 
 
 async def escalate(
@@ -227,93 +198,78 @@ async def escalate(
     note: str | None,
     assignee_ids: list[str] | None,
     version: int | None,
-) -> Document:
-    assignees = [await _assignee(ctx, a) for a in assignee_ids] if assignee_ids else None
+) -> View:
     if reason is EscalationReason.DEADLINE_PASSED:
         raise InvalidInput("deadline escalations are made by the SLA clock, not by hand")
-
-    check = _handler(principal)
-
-    def apply(request: ServiceRequest) -> None:
-        request.escalate(reason, assignees, actor_of(principal), ctx.now(), ctx.sla, note)
-
-    return await change(ctx, request_id, principal, check, apply, version)
+    request = await ctx.uow.requests.get(request_id)
+    ensure_handler(principal, request)
+    _at_version(request, version)
+    assignees = [await _assignee(ctx, a) for a in assignee_ids] if assignee_ids else None
+    request.escalate(reason, assignees, actor_of(principal), ctx.now(), ctx.sla, note)
+    return await _store(ctx, request)
 
 
 async def accept(
     ctx: Context, request_id: str, principal: Principal, assignee_id: str | None, version: int | None
-) -> Document:
-    holder: list[str | None] = []
-
-    def check(request: ServiceRequest) -> None:
-        holder.append(ensure_handler(principal, request))
-
-    def apply(request: ServiceRequest) -> None:
-        who = holder[0] or assignee_id or (request.assignees[0].assignee_id if request.assignees else None)
-        if who is None:
-            raise InvalidInput("name the assignee who accepts")
-        request.accept(who, actor_of(principal), ctx.now())
-
-    return await change(ctx, request_id, principal, check, apply, version)
+) -> View:
+    request = await ctx.uow.requests.get(request_id)
+    held = ensure_handler(principal, request)
+    _at_version(request, version)
+    who = held or assignee_id or (request.assignees[0].assignee_id if request.assignees else None)
+    if who is None:
+        raise InvalidInput("name the assignee who accepts")
+    request.accept(who, actor_of(principal), ctx.now())
+    return await _store(ctx, request)
 
 
 async def progress(
     ctx: Context, request_id: str, principal: Principal, note: str, version: int | None
-) -> Document:
-    return await change(
-        ctx,
-        request_id,
-        principal,
-        _handler(principal),
-        lambda r: r.progress(note, actor_of(principal), ctx.now()),
-        version,
-    )
+) -> View:
+    request = await ctx.uow.requests.get(request_id)
+    ensure_handler(principal, request)
+    _at_version(request, version)
+    request.progress(note, actor_of(principal), ctx.now())
+    return await _store(ctx, request)
 
 
 async def resolve(
     ctx: Context, request_id: str, principal: Principal, result: str, version: int | None
-) -> Document:
+) -> View:
     """Resolve it; the people who handled it earn their points (after the request's own write)."""
-    changed: list[ServiceRequest] = []
-
-    def apply(request: ServiceRequest) -> None:
-        request.resolve(result, actor_of(principal), ctx.now())
-        changed.append(request)
-
-    doc = await change(ctx, request_id, principal, _handler(principal), apply, version)
-    await points.award_for_request(ctx, changed[0])
-    return doc
+    request = await ctx.uow.requests.get(request_id)
+    ensure_handler(principal, request)
+    _at_version(request, version)
+    request.resolve(result, actor_of(principal), ctx.now())
+    view = await _store(ctx, request)
+    await points.award_for_request(ctx, request)
+    return view
 
 
 async def evaluate(
     ctx: Context, request_id: str, principal: Principal, rating: int, comment: str | None, version: int | None
-) -> Document:
+) -> View:
     """The resident's evaluation closes it as resolved; the awards of this resolution are made again
     (a no-op, unless the process died between the resolution and its awards)."""
     actor = actor_of(principal)
-    changed: list[ServiceRequest] = []
-
-    def apply(request: ServiceRequest) -> None:
-        request.evaluate(rating, comment, actor, ctx.now())
-        changed.append(request)
-
-    doc = await change(ctx, request_id, principal, lambda r: r.ensure_resident(actor), apply, version)
-    await points.award_for_request(ctx, changed[0])
-    return doc
+    request = await ctx.uow.requests.get(request_id)
+    request.ensure_resident(actor)
+    _at_version(request, version)
+    request.evaluate(rating, comment, actor, ctx.now())
+    view = await _store(ctx, request)
+    await points.award_for_request(ctx, request)
+    return view
 
 
 async def reopen(
     ctx: Context, request_id: str, principal: Principal, reason: str, version: int | None
-) -> Document:
+) -> View:
     actor = actor_of(principal)
-
-    def check(request: ServiceRequest) -> None:
-        if not can_supervise(principal, request):
-            request.ensure_resident(actor)
-
-    return await change(
-        ctx, request_id, principal, check, lambda r: r.reopen(reason, actor, ctx.now(), ctx.sla), version
-    )
+    request = await ctx.uow.requests.get(request_id)
+    if not can_supervise(principal, request):
+        request.ensure_resident(actor)
+    _at_version(request, version)
+    request.reopen(reason, actor, ctx.now(), ctx.sla)
+    return await _store(ctx, request)
 
 
 async def close(
@@ -323,15 +279,12 @@ async def close(
     outcome: Outcome,
     note: str | None,
     version: int | None,
-) -> Document:
-    return await change(
-        ctx,
-        request_id,
-        principal,
-        _supervisor(principal),
-        lambda r: r.close(outcome, note, actor_of(principal), ctx.now()),
-        version,
-    )
+) -> View:
+    request = await ctx.uow.requests.get(request_id)
+    ensure_supervisor(principal, request)
+    _at_version(request, version)
+    request.close(outcome, note, actor_of(principal), ctx.now())
+    return await _store(ctx, request)
 
 
 async def move(
@@ -341,33 +294,47 @@ async def move(
     grid_id: str,
     note: str | None,
     version: int | None,
-) -> Document:
+) -> View:
     """A request located in the wrong grid goes to another grid of its community, to that grid's team."""
+    request = await ctx.uow.requests.get(request_id)
+    ensure_supervisor(principal, request)
     grid = await ctx.places.grid(grid_id)
     if grid is None:
         raise RuleViolation(
             "grid_known", f"grid {grid_id} is unknown here: org-graph has not published it (yet)"
         )
+    if grid.community_code != request.community_code:
+        raise RuleViolation(
+            "grid_in_community",
+            f"grid {grid_id} is not in community {request.community_code}: a request moves only "
+            "between the grids of its community",
+        )
+    _at_version(request, version)
     assignees = await grid_assignees(ctx, grid_id)
-    supervisor = _supervisor(principal)
-
-    def check(request: ServiceRequest) -> None:
-        supervisor(request)
-        if grid.get("community_code") != request.community_code:
-            raise RuleViolation(
-                "grid_in_community",
-                f"grid {grid_id} is not in community {request.community_code}: a request moves only "
-                "between the grids of its community",
-            )
-
-    def apply(request: ServiceRequest) -> None:
-        request.move(grid_id, assignees, actor_of(principal), ctx.now(), ctx.sla, note)
-
-    return await change(ctx, request_id, principal, check, apply, version)
+    request.move(grid_id, assignees, actor_of(principal), ctx.now(), ctx.sla, note)
+    return await _store(ctx, request)
 
 
-async def read(ctx: Context, request_id: str, principal: Principal) -> Document:
-    doc = await ctx.store.requests.get(request_id)
-    request = request_from(doc)
+async def read(ctx: Context, request_id: str, principal: Principal) -> View:
+    request = await ctx.uow.requests.get(request_id)
     ensure_can_read(principal, request)
-    return {**public(doc), "allowed_actions": request.allowed_actions()}
+    return {**await ctx.views.request(request_id), "allowed_actions": request.allowed_actions()}
+
+
+async def search(
+    ctx: Context,
+    principal: Principal,
+    community_code: str | None,
+    status: str | None,
+    grid_id: str | None,
+    limit: int,
+) -> list[View]:
+    """A community's requests (coordinators of it), or with a member token and no code the member's own."""
+    if community_code is not None:
+        principal.ensure_can_manage(community_code)
+        query = RequestQuery(community_code=community_code, grid_id=grid_id, status=status)
+    elif Role.MEMBER in principal.roles and principal.person_id:
+        query = RequestQuery(resident_person_id=principal.person_id, grid_id=grid_id, status=status)
+    else:
+        raise PermissionDenied("give community_code (coordinators) or use a member token")
+    return await ctx.views.requests(query, limit)
