@@ -15,7 +15,7 @@ from civicgrid_resources.adapters.topics import Topics
 from civicgrid_resources.adapters.unit_of_work import MongoUnitOfWork
 from civicgrid_resources.adapters.views import MongoViews
 from civicgrid_resources.entrypoints import consumers, deployment_api, requests_api
-from civicgrid_resources.entrypoints.sweeper import reconciler, sla_sweeper
+from civicgrid_resources.entrypoints.sweeper import reconciler, sla_sweeper, statistics_folder
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.settings import ResourcesSettings
 from civicgrid_runtime.auth import TokenVerifier
@@ -60,6 +60,7 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
     consumers.subscribe(broker, ctx, topics, settings.consumer_group, settings.hotline_consumers)
     lifecycle.background.append(sla_sweeper(ctx, settings.sla_sweep_interval_seconds))
     lifecycle.background.append(reconciler(ctx, settings.reconcile_interval_seconds))
+    lifecycle.background.append(statistics_folder(ctx, settings.statistics_fold_interval_seconds))
 
     async def start_store() -> None:
         await store.ensure_indexes()

@@ -28,6 +28,12 @@ class ResourcesSettings(ServiceSettings):
     sla_ordinary_seconds: float = Field(default=7 * 86400, gt=0)
     sla_complex_seconds: float = Field(default=15 * 86400, gt=0)
     sla_sweep_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+    statistics_fold_interval_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often request writes recorded for the dashboards are folded into their buckets.",
+    )
     hotline_consumers: int = Field(
         default=4,
         ge=1,

@@ -263,6 +263,9 @@ class FakeDashboards:
     async def rebuild(self) -> int:
         return 0
 
+    async def fold(self) -> int:
+        return 0
+
 
 class FakeDeadlines:
     def __init__(self, uow: FakeUnitOfWork) -> None:

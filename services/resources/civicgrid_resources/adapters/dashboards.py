@@ -58,4 +58,7 @@ class MongoDashboards:
         return found
 
     async def rebuild(self) -> int:
-        return await self._store.statistics.rebuild(self._store.requests.collection)
+        return await self._store.statistics.rebuild()
+
+    async def fold(self) -> int:
+        return await self._store.statistics.fold()

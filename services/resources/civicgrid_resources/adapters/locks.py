@@ -35,6 +35,10 @@ class DocumentLocks:
         self._ttl = timedelta(seconds=ttl)
         self._wait = wait
 
+    def timed(self, ttl: float, wait: float) -> DocumentLocks:
+        """Leases in the same collection with another lifetime and patience."""
+        return DocumentLocks(self._collection, ttl, wait)
+
     @contextlib.asynccontextmanager
     async def hold(self, collection: str, doc_id: Any) -> AsyncIterator[None]:
         key = f"{collection}:{doc_id}"

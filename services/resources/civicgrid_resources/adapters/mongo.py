@@ -248,15 +248,16 @@ class MongoStore:
         def aggregate(name: str, what: str, after: AfterWrite | None = None) -> AggregateCollection:
             return AggregateCollection(db[name], outbox, what, self.locks, self.outbox, after)
 
-        self.statistics = RequestStatistics(db["request_statistics"], self.locks)
+        self.statistics = RequestStatistics(db, self.locks, db["requests"])
+
+        async def before_request_write(request_id: str, fields: Document, previous: Document | None) -> None:
+            version = int(previous.get("version", 0)) + 1 if previous is not None else 1
+            await self.deadlines.provisional(request_id, fields)
+            await self.statistics.record(request_id, version, previous, fields)
 
         async def after_request_write(request_id: str, fields: Document, previous: Document | None) -> None:
             if previous is not None:  # a new request's provisional entry is already exact
                 await self.deadlines.track(request_id, fields)
-            await self.statistics.record(previous, fields)
-
-        async def before_request_write(request_id: str, fields: Document, previous: Document | None) -> None:
-            await self.deadlines.provisional(request_id, fields)
 
         self.requests = AggregateCollection(
             db["requests"],

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.sla import sweep_once
+from civicgrid_resources.service_layer.supervision import fold_statistics
 from civicgrid_runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -19,6 +20,16 @@ def sla_sweeper(ctx: Context, interval_seconds: float) -> Callable[[], Awaitable
         await sweep_once(ctx)
 
     return periodic("sla-sweeper", once, interval_seconds)
+
+
+def statistics_folder(ctx: Context, interval_seconds: float) -> Callable[[], Awaitable[Stop]]:
+    """Folds what request writes recorded into the dashboards' buckets (one folder at a time)."""
+
+    async def once() -> None:
+        while await fold_statistics(ctx) > 0:  # a backlog is folded batch after batch
+            pass
+
+    return periodic("statistics-folder", once, interval_seconds)
 
 
 def reconciler(ctx: Context, interval_seconds: float) -> Callable[[], Awaitable[Stop]]:

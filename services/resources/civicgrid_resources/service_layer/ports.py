@@ -226,6 +226,10 @@ class Dashboards(Protocol):
         """Recompute the statistics from the request documents; returns the requests read."""
         ...
 
+    async def fold(self) -> int:
+        """Compact what request writes recorded into the statistics (off every write path)."""
+        ...
+
 
 class Deadlines(Protocol):
     """Open requests by deadline, as the SLA clock reads them."""

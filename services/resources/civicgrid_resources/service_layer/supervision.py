@@ -69,3 +69,8 @@ async def overdue(ctx: Context, principal: Principal, region: str, limit: int) -
 async def rebuild_statistics(ctx: Context) -> View:
     """Recompute the statistics from the request documents (a repair tool for hand-edited documents)."""
     return {"requests_read": await ctx.dashboards.rebuild()}
+
+
+async def fold_statistics(ctx: Context) -> int:
+    """The background step that keeps the statistics small to read; returns the request writes folded."""
+    return await ctx.dashboards.fold()
