@@ -110,8 +110,9 @@ class KafkaOutageFilter(logging.Filter):
                 self.suppressed += 1
                 return False
             self._down_since, self._down_at, self.suppressed = now, datetime.now(UTC), 0
+        text = record.getMessage()
         record.msg = "Kafka unreachable: %s; repeats suppressed until it answers again"
-        record.args = (record.getMessage(),)
+        record.args = (text,)
         record.exc_info = None  # the first error's text says enough; its traceback is aiokafka's
         record.exc_text = None
         self._schedule(self.quiet_seconds, self._check)

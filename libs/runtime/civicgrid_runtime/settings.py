@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     """...up to this cap, for as long as the outage lasts (the partition is held, never skipped)."""
     http_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     """Requests with a larger body are refused with 413 before they are read."""
+    http_request_deadline_seconds: float | None = Field(default=None, gt=0, le=3600)
+    """If set, a request that has not begun to answer after this long is cancelled and answered 503
+    (off by default: exports and imports may legitimately take long)."""
     consumer_commit_every: int = Field(default=200, ge=1, le=100_000)
     consumer_commit_interval_seconds: float = Field(default=0.5, gt=0, le=60)
     outbox_poll_interval_seconds: float = Field(default=0.5, gt=0, le=60)

@@ -35,10 +35,13 @@ def create_service_app(
     settings: ServiceSettings | None = None,
     max_body_bytes: int | None = None,
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    request_deadline_seconds: float | None = None,
 ) -> FastAPI:
     """A FastAPI app with health routes, correlation ids, RFC 9457 error bodies, quick 503s on
     outages and a body-size limit (``max_body_bytes``, else ``settings.http_max_body_bytes``, else
-    1 MiB; ``multipart/form-data`` uploads get ``max_upload_bytes``). See :mod:`.problems`.
+    1 MiB; ``multipart/form-data`` uploads get ``max_upload_bytes``), and optionally a deadline
+    (``request_deadline_seconds``, else ``settings.http_request_deadline_seconds``) after which a
+    request that has not begun to answer is cancelled and answered 503. See :mod:`.problems`.
 
     ``app.state.health`` is the ``HealthChecks``: :class:`~civicgrid_runtime.service.ServiceLifecycle`
     adds the consumers' readiness there when the app starts.
@@ -48,7 +51,10 @@ def create_service_app(
     app.include_router(health.router())
     install_problem_handlers(app)
     limit = max_body_bytes or (settings.http_max_body_bytes if settings else DEFAULT_MAX_BODY_BYTES)
-    app.add_middleware(ProblemMiddleware, max_body_bytes=limit, max_upload_bytes=max_upload_bytes)
+    deadline = request_deadline_seconds or (settings.http_request_deadline_seconds if settings else None)
+    app.add_middleware(
+        ProblemMiddleware, max_body_bytes=limit, max_upload_bytes=max_upload_bytes, deadline_seconds=deadline
+    )
 
     @app.middleware("http")
     async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

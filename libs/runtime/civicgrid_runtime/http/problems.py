@@ -12,12 +12,15 @@ working.
   unavailable, ``StoreUnavailable``) becomes **503 with ``Retry-After``**, logged as one warning
   line without traceback;
 - a body larger than the limit is refused with **413** before it is read;
+- optionally, a request that has not started its answer after ``deadline_seconds`` is cancelled
+  and answered 503 (a store that accepts connections but does not answer, e.g. one starting up);
 - anything else becomes a 500 problem whose log line (with the traceback) passes through the same
   personal-data redaction as every log line; the exception never reaches the server's own logger.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -163,10 +166,12 @@ class ProblemMiddleware:
         app: ASGIApp,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        deadline_seconds: float | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.deadline_seconds = deadline_seconds
 
     def _limit(self, scope: Scope) -> int:
         headers = dict(scope.get("headers") or ())
@@ -200,15 +205,18 @@ class ProblemMiddleware:
             return message
 
         started = False
+        deadline = asyncio.timeout(self.deadline_seconds)
 
         async def watched_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                deadline.reschedule(None)  # a stream, once it answers, runs as long as it likes
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, watched_send)
+            async with deadline:
+                await self.app(scope, limited_receive, watched_send)
         except Exception as error:
             if started:
                 log.exception("request failed after its response started")

@@ -21,9 +21,40 @@ from civicgrid_runtime.outbox import PendingEvent
 Document = dict[str, Any]
 
 
-def create_client(uri: str, app_name: str) -> AsyncMongoClient[Document]:
-    """Create (not connect) a client; PyMongo connects lazily on first use."""
-    return AsyncMongoClient(uri, appname=app_name, serverSelectionTimeoutMS=5000, tz_aware=True)
+# Outage behaviour (issue 8): an unavailable MongoDB/FerretDB fails a call in about 2 s (the HTTP
+# layer answers 503); PyMongo finds a server that is back within ~0.5 s of the next call.
+SERVER_SELECTION_TIMEOUT_MS = 2000
+"""How long a call waits for a usable server (was 5 s: a dead FerretDB answered 500 after ~5 s)."""
+CONNECT_TIMEOUT_MS = 2000
+"""Opening a connection (the default, 20 s, would stall on a host that drops packets)."""
+SOCKET_TIMEOUT_MS = 60_000
+"""Waiting for one reply on an open connection: the bound on a server that hangs without closing
+its connections. High enough for the slowest legitimate query on FerretDB (bulk statistics over a
+million documents); a call that needs longer sets its own deadline with ``pymongo.timeout(s)``,
+which replaces this one."""
+
+
+def create_client(
+    uri: str,
+    app_name: str,
+    *,
+    server_selection_timeout_ms: int = SERVER_SELECTION_TIMEOUT_MS,
+    connect_timeout_ms: int = CONNECT_TIMEOUT_MS,
+    socket_timeout_ms: int | None = SOCKET_TIMEOUT_MS,
+    **options: Any,
+) -> AsyncMongoClient[Document]:
+    """Create (not connect) a client; PyMongo connects lazily on first use.
+
+    These keyword values take precedence over the same options in the URI."""
+    return AsyncMongoClient(
+        uri,
+        appname=app_name,
+        tz_aware=True,
+        serverSelectionTimeoutMS=server_selection_timeout_ms,
+        connectTimeoutMS=connect_timeout_ms,
+        socketTimeoutMS=socket_timeout_ms,
+        **options,
+    )
 
 
 async def ping(db: AsyncDatabase[Document]) -> None:

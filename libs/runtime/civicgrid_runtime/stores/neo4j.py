@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 
@@ -18,10 +19,57 @@ SCHEMA = (
 )
 
 
-def create_driver(uri: str, user: str | None = None, password: str | None = None) -> AsyncDriver:
-    """Create (not connect) a driver; close it explicitly in the lifespan."""
+# Outage behaviour (issue 8): a dead Neo4j must fail a call in well under 3 s (the HTTP layer then
+# answers 503), and a Neo4j that is back must be used again at once.
+CONNECTION_TIMEOUT_SECONDS = 2.0
+"""TCP connect + Bolt handshake. Neo4j opens its port before it is ready and lets connections wait:
+with the default 30 s every call made while it starts hung for up to 30 s per retry."""
+ACQUISITION_TIMEOUT_SECONDS = 5.0
+"""Waiting for a pooled connection (100 by default) including opening one; above the connect timeout."""
+MAX_TRANSACTION_RETRY_SECONDS = 1.0
+"""How long a managed transaction (``execute_write``/``execute_read``) keeps retrying retryable
+errors (deadlocks, leader switches, lost connections). With the delays below that is 5-6 attempts
+in at most ~2 s, instead of the default 30 s of retrying with delays growing to 16 s, which made
+calls take up to 85 s in an outage and kept writes failing long after Neo4j was back (measured:
+docs/architecture.md, Faults)."""
+INITIAL_RETRY_DELAY_SECONDS = 0.1
+"""First delay between those retries (doubling, ±20 % jitter); the driver's default is 1 s."""
+LIVENESS_CHECK_SECONDS = 10.0
+"""A pooled connection idle this long is checked (one RESET round trip, bounded by the acquisition
+timeout) before use: without it, a connection to a server that stopped answering without closing
+it (paused, or half-way through a restart) hangs the next call for ever."""
+
+
+def create_driver(
+    uri: str,
+    user: str | None = None,
+    password: str | None = None,
+    *,
+    connection_timeout: float = CONNECTION_TIMEOUT_SECONDS,
+    connection_acquisition_timeout: float = ACQUISITION_TIMEOUT_SECONDS,
+    max_transaction_retry_time: float = MAX_TRANSACTION_RETRY_SECONDS,
+    initial_retry_delay: float = INITIAL_RETRY_DELAY_SECONDS,
+    liveness_check_timeout: float | None = LIVENESS_CHECK_SECONDS,
+    **config: Any,
+) -> AsyncDriver:
+    """Create (not connect) a driver; close it explicitly in the lifespan.
+
+    The timeouts bound how long a call can wait on an unavailable Neo4j (see the constants above);
+    none of them limits how long a query runs once it runs (a long analytics query is unaffected;
+    give one a server-side limit with ``neo4j.Query(..., timeout=...)`` where wanted). Other driver
+    settings pass through ``config``.
+    """
     auth = (user, password or "") if user else None
-    return AsyncGraphDatabase.driver(uri, auth=auth)
+    return AsyncGraphDatabase.driver(
+        uri,
+        auth=auth,
+        connection_timeout=connection_timeout,
+        connection_acquisition_timeout=connection_acquisition_timeout,
+        max_transaction_retry_time=max_transaction_retry_time,
+        initial_retry_delay=initial_retry_delay,
+        liveness_check_timeout=liveness_check_timeout,
+        **config,
+    )
 
 
 async def ensure_schema(driver: AsyncDriver, statements: Sequence[str] = SCHEMA) -> None:
