@@ -103,7 +103,9 @@ async def test_an_admin_rebuilds_the_dashboards_statistics_from_the_requests_aft
     assert before is not None
     assert (before["total"], before["open"], before["response_rate"]) == (2, 2, 0.5)
 
-    await service.store.statistics.collection.delete_many({"community_code": community})
+    statistics = service.store.statistics
+    await statistics.collection.delete_many({"community_code": community})
+    await statistics.journal.delete_many({"parts.place.community_code": community})
     assert await community_row() is None
 
     admin = service.auth(Role.ADMIN, region=None, person=None)

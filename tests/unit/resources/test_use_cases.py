@@ -62,7 +62,7 @@ async def _resource_in_grid(ctx, person: str, kind: ResourceKind = ResourceKind.
 async def test_a_recorded_request_is_stored_once_with_its_events_and_wakes_the_relay() -> None:
     ctx, uow, places = fake_context()
     places.add_grid(GRID)
-    request = await requests.receive(ctx, new_request(grid_id=GRID), Actor("coord"))
+    request = (await requests.receive(ctx, new_request(grid_id=GRID), Actor("coord"))).request
     stored = await uow.requests.get(request.request_id)
     assert (stored.status, stored.tier, stored.version) == (Status.DISPATCHED, Tier.GRID, 1)
     assert [type(e) for e in uow.events()] == [ev.RequestReceived, ev.RequestDispatched]
@@ -75,7 +75,7 @@ async def test_a_request_goes_to_the_grid_team_found_from_its_building() -> None
     cadre = await _resource_in_grid(ctx, "p-cadre")
     await teams.form_team(ctx, COORDINATOR, GRID, "一网格", None, None)
     await teams.add_member(ctx, COORDINATOR, f"team-{GRID}", cadre, None)
-    request = await requests.receive(ctx, new_request(building_code="B1"), Actor("coord"))
+    request = (await requests.receive(ctx, new_request(building_code="B1"), Actor("coord"))).request
     assert request.grid_id == GRID
     assert [a.assignee_id for a in request.assignees] == [cadre]
 
@@ -92,7 +92,7 @@ async def test_a_request_of_an_unknown_community_is_refused_and_nothing_is_store
 async def test_a_change_made_from_a_stale_version_is_a_conflict_and_changes_nothing() -> None:
     ctx, uow, places = fake_context()
     places.add_grid(GRID)
-    request = await requests.receive(ctx, new_request(grid_id=GRID), Actor("coord"))
+    request = (await requests.receive(ctx, new_request(grid_id=GRID), Actor("coord"))).request
     await requests.accept(ctx, request.request_id, COORDINATOR, None, None)
     with pytest.raises(Conflict):
         await requests.progress(ctx, request.request_id, COORDINATOR, "在修", version=1)
@@ -102,7 +102,7 @@ async def test_a_change_made_from_a_stale_version_is_a_conflict_and_changes_noth
 async def test_a_member_who_is_not_an_assignee_may_not_accept_a_request() -> None:
     ctx, uow, places = fake_context()
     places.add_grid(GRID)
-    request = await requests.receive(ctx, new_request(grid_id=GRID), Actor("coord"))
+    request = (await requests.receive(ctx, new_request(grid_id=GRID), Actor("coord"))).request
     with pytest.raises(PermissionDenied):
         await requests.accept(ctx, request.request_id, member("p-stranger"), None, None)
     assert (await uow.requests.get(request.request_id)).status is Status.DISPATCHED
@@ -168,7 +168,9 @@ async def test_resolving_and_then_evaluating_awards_the_handlers_points_once() -
     ctx, uow, places = fake_context()
     places.add_grid(GRID)
     cadre = await _resource_in_grid(ctx, "p-cadre")
-    request = await requests.receive(ctx, new_request(grid_id=GRID, resident_person_id="p-res"), Actor("c"))
+    request = (
+        await requests.receive(ctx, new_request(grid_id=GRID, resident_person_id="p-res"), Actor("c"))
+    ).request
     await requests.dispatch(ctx, request.request_id, COORDINATOR, [cadre], None)
     await requests.accept(ctx, request.request_id, member("p-cadre"), None, None)
     await requests.resolve(ctx, request.request_id, member("p-cadre"), "修好了", None)
@@ -181,7 +183,7 @@ async def test_the_sla_clock_escalates_an_overdue_request_once() -> None:
     clock = Clock()
     ctx, uow, places = fake_context(clock)
     places.add_grid(GRID)
-    request = await requests.receive(ctx, new_request(grid_id=GRID), Actor("coord"))
+    request = (await requests.receive(ctx, new_request(grid_id=GRID), Actor("coord"))).request
     clock.now = T0 + timedelta(days=8)
     assert await sla.sweep_once(ctx) == 1
     assert await sla.sweep_once(ctx) == 0
@@ -204,3 +206,24 @@ async def test_only_a_resource_that_joined_the_grid_joins_its_team() -> None:
         await teams.add_member(ctx, COORDINATOR, f"team-{GRID}", outsider["id"], None)
     assert refused.value.rule == "member_in_grid"
     assert (await uow.teams.get(f"team-{GRID}")).members == []
+
+
+async def test_recording_the_same_request_again_returns_it_and_stores_nothing_more() -> None:
+    ctx, uow, places = fake_context()
+    places.add_grid(GRID)
+    first = await requests.receive(ctx, new_request(grid_id=GRID, request_id="req-same"), Actor("coord"))
+    again = await requests.receive(ctx, new_request(grid_id=GRID, request_id="req-same"), Actor("coord"))
+    assert (first.created, again.created) == (True, False)
+    assert again.request.request_id == "req-same"
+    assert len(uow.events(ev.RequestReceived)) == 1
+
+
+async def test_the_same_request_id_with_other_values_is_a_conflict_naming_the_fields() -> None:
+    ctx, uow, places = fake_context()
+    places.add_grid(GRID)
+    await requests.receive(ctx, new_request(grid_id=GRID, request_id="req-same"), Actor("coord"))
+    other = new_request(grid_id=GRID, request_id="req-same", summary="漏水", urgency=RequestUrgency.UTILITIES)
+    with pytest.raises(Conflict) as refused:
+        await requests.receive(ctx, other, Actor("coord"))
+    assert refused.value.details["differing_fields"] == ["urgency", "summary"]
+    assert (await uow.requests.get("req-same")).summary == "门禁损坏"

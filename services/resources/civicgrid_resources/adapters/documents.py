@@ -87,6 +87,8 @@ def request_fields(r: ServiceRequest) -> Document:
         ),
         "reopen_count": r.reopen_count,
         "sla_exhausted": r.sla_exhausted,
+        "intake_grid_id": r.intake_grid_id,
+        "address": r.address,
         "m_responded": _flag(r.first_response_at),
         "m_resolved": _flag(r.resolved_at or r.outcome is Outcome.RESOLVED),
         "m_evaluated": _flag(r.evaluation),
@@ -142,6 +144,9 @@ def request_from(doc: Document) -> ServiceRequest:
         ),
         reopen_count=int(doc.get("reopen_count", 0)),
         sla_exhausted=bool(doc.get("sla_exhausted", False)),
+        # Requests stored before this field was kept: the grid they are in now.
+        intake_grid_id=doc.get("intake_grid_id", None if doc.get("building_code") else doc.get("grid_id")),
+        address=doc.get("address"),
         timeline=[
             TimelineEntry(
                 at=_req_utc(t["at"]),

@@ -194,6 +194,10 @@ class ServiceRequest:
     evaluation: Evaluation | None = None
     reopen_count: int = 0
     sla_exhausted: bool = False
+    intake_grid_id: str | None = None
+    """The grid named when the request was recorded (None: located from its building, or none)."""
+    address: str | None = None
+    """Where, as the resident or the hotline put it (a 12345 ticket's address)."""
     timeline: list[TimelineEntry] = field(default_factory=list)
     version: int = 0
     events: list[ev.DomainEvent] = field(default_factory=list, repr=False)
@@ -219,9 +223,15 @@ class ServiceRequest:
         household: str | None = None,
         resident_person_id: str | None = None,
         external_ref: str | None = None,
+        intake_grid_id: str | None = None,
+        address: str | None = None,
+        received_at: datetime | None = None,
     ) -> ServiceRequest:
+        """A new request, received at ``received_at`` (when its source took it: a 12345 ticket's own
+        time; never later than ``now``), which is also when its time limit starts."""
         if grid_id is not None and not grid_id.startswith(community_code):
             raise InvalidInput(f"grid {grid_id} is not in community {community_code}")
+        received = min(received_at, now) if received_at is not None else now
         request = cls(
             request_id=request_id,
             community_code=community_code,
@@ -230,15 +240,17 @@ class ServiceRequest:
             category=category,
             urgency=urgency,
             summary=summary,
-            received_at=now,
-            due_at=sla.due(urgency, now),
+            received_at=received,
+            due_at=sla.due(urgency, received),
             grid_id=grid_id,
             building_code=building_code,
             household=household,
             resident_person_id=resident_person_id,
             external_ref=external_ref,
+            intake_grid_id=intake_grid_id,
+            address=address,
         )
-        request._log(now, "receive", actor, note=f"via {channel}")
+        request._log(received, "receive", actor, note=f"via {channel}")
         request.events.append(
             ev.RequestReceived(
                 request_id=request_id,
@@ -526,14 +538,24 @@ class ServiceRequest:
         return self.reopen_count + 1
 
     def point_earners(self) -> list[Assignee]:
-        """Who earns points for resolving it: assignees that are people (not a tier's office).
+        """Who earns points for resolving it: the people who handled it — the assignee who accepted
+        it, and assignees who recorded progress or the resolution themselves since — not everyone it
+        was dispatched to (a grid's whole team), and never a tier's office.
 
         Only while resolved, or closed as resolved (the resident's evaluation)."""
-        if self.status is Status.RESOLVED or (
-            self.status is Status.CLOSED and self.outcome is Outcome.RESOLVED
+        if not (
+            self.status is Status.RESOLVED
+            or (self.status is Status.CLOSED and self.outcome is Outcome.RESOLVED)
         ):
-            return [a for a in self.assignees if a.person_id is not None]
-        return []
+            return []
+        accepts = [i for i, t in enumerate(self.timeline) if t.action == Action.ACCEPT.value]
+        handling = self.timeline[accepts[-1] :] if accepts else []
+        actors = {t.actor_id for t in handling if t.action in (Action.PROGRESS.value, Action.RESOLVE.value)}
+        return [
+            a
+            for a in self.assignees
+            if a.person_id is not None and (a.assignee_id == self.accepted_by or a.person_id in actors)
+        ]
 
     def assignee_held_by(self, person_id: str | None) -> str | None:
         """The assignee id held by this person, if any."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from civicgrid_contracts.events.common import RequestChannel, RequestKind
@@ -29,6 +29,7 @@ class RequestIn(BaseModel):
     building_code: Identifier | None = None
     grid_id: GridId | None = None
     household: ShortText | None = Field(default=None, description="e.g. unit 2, room 301.")
+    address: FreeText | None = Field(default=None, description="Where, in the resident's words.")
     resident_person_id: Identifier | None = Field(
         default=None, description="The resident's person id: they alone evaluate and reopen."
     )
@@ -81,8 +82,14 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     staff = auth.require(Role.ADMIN, Role.COORDINATOR)
     anyone = auth.principal
 
-    @router.post("", status_code=201, summary="Record a resident's request (service hall, grid worker…)")
-    async def create(body: RequestIn, principal: Principal = Depends(staff)) -> Document:
+    @router.post(
+        "",
+        status_code=201,
+        summary="Record a resident's request (service hall, grid worker…)",
+        description="201 when recorded; the same body again with the same `request_id` answers 200 with "
+        "the request as it is now; the same `request_id` with other values is a 409 naming the fields.",
+    )
+    async def create(body: RequestIn, response: Response, principal: Principal = Depends(staff)) -> Document:
         principal.ensure_can_manage(body.community_code)
         new = requests.NewRequest(
             community_code=body.community_code,
@@ -96,9 +103,12 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             household=body.household,
             resident_person_id=body.resident_person_id,
             request_id=body.request_id,
+            address=body.address,
         )
-        created = await requests.receive(ctx, new, requests.actor_of(principal))
-        return await requests.read(ctx, created.request_id, principal)
+        received = await requests.receive(ctx, new, requests.actor_of(principal))
+        if not received.created:
+            response.status_code = 200
+        return await requests.read(ctx, received.request.request_id, principal)
 
     @router.get("", summary="Requests of a community (coordinators) or one's own (members)")
     async def search(

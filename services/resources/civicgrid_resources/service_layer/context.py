@@ -22,6 +22,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def to_millis(value: datetime) -> datetime:
+    """MongoDB stores milliseconds: truncate so what is read back equals what was computed."""
+    value = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
 @dataclass
 class Context:
     uow: UnitOfWork
@@ -37,6 +43,4 @@ class Context:
     clock: Clock = utc_now
 
     def now(self) -> datetime:
-        # MongoDB stores milliseconds: truncate so what is read back equals what was computed.
-        now = self.clock()
-        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+        return to_millis(self.clock())

@@ -38,11 +38,15 @@ async def take_hotline_request(ctx: Context, event: CloudEvent) -> None:
         summary=payload.description,
         building_code=payload.building_code,
         external_ref=payload.ticket_no,
+        address=payload.address,
+        received_at=payload.received_at,  # the ticket's own time: its time limit starts there
     )
+    if await ctx.uow.requests.find(request_id) is not None:
+        return  # a redelivery, or 12345 sent the ticket again: taken already
     try:
         await requests.receive(ctx, new, HOTLINE_ACTOR, strict=False, cause=cause_of(event))
     except RuleViolation as violation:
         # e.g. a community this city's projection does not know: retrying cannot help.
         raise PermanentFailure(f"ticket {payload.ticket_no}: {violation.message}") from None
     except Conflict:
-        return  # the same ticket raced in from a redelivery: already taken
+        return  # the same ticket raced in from a redelivery with other values: the first one stays

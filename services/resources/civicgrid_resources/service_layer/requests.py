@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from civicgrid_resources.domain.deployment import team_id_for
 from civicgrid_resources.domain.requests import (
@@ -16,7 +17,7 @@ from civicgrid_resources.domain.requests import (
     tier_office,
 )
 from civicgrid_resources.service_layer import points
-from civicgrid_resources.service_layer.context import Context
+from civicgrid_resources.service_layer.context import Context, to_millis
 from civicgrid_resources.service_layer.ids import new_id
 from civicgrid_resources.service_layer.ports import Cause, RequestQuery, View
 from civicgrid_runtime.auth import Principal, Role
@@ -37,6 +38,8 @@ class NewRequest:
     resident_person_id: str | None = None
     external_ref: str | None = None
     request_id: str | None = None
+    address: str | None = None
+    received_at: datetime | None = None  # when the source took it (a 12345 ticket); else now
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -78,10 +81,65 @@ async def grid_assignees(ctx: Context, grid_id: str) -> list[Assignee]:
     return [Assignee(f"grid-{grid_id}")]
 
 
+@dataclass(frozen=True)
+class Received:
+    request: ServiceRequest
+    created: bool  # False: the same request had been recorded before (an idempotent repeat)
+
+
+INTAKE_FIELDS = (
+    "community_code",
+    "channel",
+    "kind",
+    "category",
+    "urgency",
+    "summary",
+    "building_code",
+    "grid_id",
+    "household",
+    "resident_person_id",
+    "address",
+)
+
+
+def differences(existing: ServiceRequest, new: NewRequest) -> list[str]:
+    """The fields in which ``new`` differs from what ``existing`` was recorded with."""
+    recorded = {
+        **{name: getattr(existing, name) for name in INTAKE_FIELDS},
+        "urgency": existing.urgency.value,
+        "grid_id": existing.intake_grid_id,
+    }
+    given = {**{name: getattr(new, name) for name in INTAKE_FIELDS}, "urgency": Urgency(new.urgency).value}
+    return [name for name in INTAKE_FIELDS if recorded[name] != given[name]]
+
+
+async def _recorded_before(ctx: Context, new: NewRequest) -> Received | None:
+    """The same call made again returns what it made; the same id with other values is a 409."""
+    if new.request_id is None:
+        return None
+    existing = await ctx.uow.requests.find(new.request_id)
+    if existing is None:
+        return None
+    differing = differences(existing, new)
+    if differing:
+        raise Conflict(
+            f"request {new.request_id} was already recorded with other values "
+            f"({', '.join(differing)}); give a new request_id for a new request",
+            request_id=new.request_id,
+            differing_fields=differing,
+        )
+    return Received(existing, created=False)
+
+
 async def receive(
     ctx: Context, new: NewRequest, actor: Actor, *, strict: bool = True, cause: Cause | None = None
-) -> ServiceRequest:
-    """Record a request and dispatch it at once: to the grid's team, or to the community."""
+) -> Received:
+    """Record a request and dispatch it at once: to the grid's team, or to the community.
+
+    Idempotent by ``request_id``: recording the same request again changes nothing."""
+    repeated = await _recorded_before(ctx, new)
+    if repeated is not None:
+        return repeated
     if not await ctx.places.community_known(new.community_code):
         raise RuleViolation(
             "community_known",
@@ -105,6 +163,9 @@ async def receive(
         household=new.household,
         resident_person_id=new.resident_person_id,
         external_ref=new.external_ref,
+        intake_grid_id=new.grid_id,
+        address=new.address,
+        received_at=to_millis(new.received_at) if new.received_at is not None else None,
     )
     if grid_id is not None:
         request.dispatch(Tier.GRID, await grid_assignees(ctx, grid_id), Actor(None), now)
@@ -112,8 +173,14 @@ async def receive(
         request.dispatch(
             Tier.COMMUNITY, [tier_office(Tier.COMMUNITY, new.community_code, new.category)], Actor(None), now
         )
-    await ctx.uow.add(request, cause)
-    return request
+    try:
+        await ctx.uow.add(request, cause)
+    except Conflict:
+        repeated = await _recorded_before(ctx, new)  # the same call, made twice at once
+        if repeated is None:
+            raise
+        return repeated
+    return Received(request, created=True)
 
 
 # -- authorisation on the object ---------------------------------------------------------------------
