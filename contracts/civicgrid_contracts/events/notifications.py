@@ -21,6 +21,12 @@ class NotificationDelivered(EventPayload):
     member_id: Identifier
     channel: Channel = Field(description="e.g. in_app, web_push, sms.")
     attempts: int = Field(ge=1)
+    address_id: Identifier | None = Field(
+        default=None,
+        description="Which of the member's addresses on the channel: the push subscription's id when a "
+        "member has several browsers; absent for channels with one address (SMS number, WeChat openid). "
+        "Each address has its own delivery and its own event.",
+    )
 
 
 class NotificationDeliveryFailed(EventPayload):
@@ -32,4 +38,10 @@ class NotificationDeliveryFailed(EventPayload):
     member_id: Identifier
     channel: Channel = Field(description="e.g. in_app, web_push, sms.")
     attempts: int = Field(ge=1)
+    address_id: Identifier | None = Field(
+        default=None,
+        description="Which of the member's addresses on the channel: the push subscription's id when a "
+        "member has several browsers; absent for channels with one address (SMS number, WeChat openid). "
+        "Each address has its own delivery and its own event.",
+    )
     error: FreeText

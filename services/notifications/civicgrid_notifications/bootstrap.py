@@ -33,8 +33,10 @@ from civicgrid_notifications.entrypoints.stream import stream_router
 from civicgrid_notifications.entrypoints.worker import periodic
 from civicgrid_notifications.service_layer.broadcast_push import BroadcastPusher
 from civicgrid_notifications.service_layer.delivery import Channel, DeliveryWorker
+from civicgrid_notifications.service_layer.delivery_status import DeliveryStatusReader
 from civicgrid_notifications.service_layer.feed import FeedService
 from civicgrid_notifications.service_layer.notify import EventNotifier
+from civicgrid_notifications.service_layer.preferences import MemberPreferences
 from civicgrid_notifications.service_layer.subscriptions import PushSubscriptions
 from civicgrid_notifications.settings import NotificationsSettings
 from civicgrid_runtime.auth import TokenVerifier
@@ -71,7 +73,10 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         poll_interval=settings.outbox_poll_interval_seconds,
     )
     hub = LiveHub(
-        feed, poll_interval=settings.stream_poll_interval_seconds, gap_grace=settings.stream_gap_grace_seconds
+        feed,
+        audiences_of=directory.audiences_of,
+        poll_interval=settings.stream_poll_interval_seconds,
+        gap_grace=settings.stream_gap_grace_seconds,
     )
     notifier = EventNotifier(
         directory,
@@ -84,10 +89,13 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     vapid = load_or_create_vapid_key(
         settings.vapid_private_key_path or settings.keys_dir / "vapid_private.pem"
     )
+    channels = _channels(settings, http, vapid, preferences)
+    configured = frozenset(channels)
+    notifier.configured = configured
     worker = DeliveryWorker(
         CompositeDeliveryStore(deliveries, broadcast_deliveries),
         preferences,
-        _channels(settings, http, vapid, preferences),
+        channels,
         max_attempts=settings.delivery_max_attempts,
         backoff_base=settings.delivery_backoff_base_seconds,
         backoff_cap=settings.delivery_backoff_cap_seconds,
@@ -117,7 +125,9 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     lifecycle.background.append(
         periodic("delivery-worker", worker.run_once, settings.delivery_poll_interval_seconds)
     )
-    pusher = BroadcastPusher(feed, preferences, directory, preferences, MongoBroadcastDeliveries(db))
+    pusher = BroadcastPusher(
+        feed, preferences, directory, preferences, MongoBroadcastDeliveries(db), configured=configured
+    )
     lifecycle.background.append(
         periodic("broadcast-pusher", pusher.run_once, settings.delivery_poll_interval_seconds)
     )
@@ -148,7 +158,8 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
                 feeds,
                 directory,
                 preferences,
-                deliveries,
+                MemberPreferences(preferences, configured),
+                DeliveryStatusReader(directory, feed, deliveries, broadcast_deliveries, broadcast_deliveries),
                 PushSubscriptions(preferences, settings.push_policy()),
                 vapid_public_key(vapid),
             )

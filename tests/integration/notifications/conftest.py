@@ -35,6 +35,10 @@ async def notifications(
         database,
         notifications_keys,
         f"test-notifications-{suffix}",
+        # Retries within a test's patience: 3 attempts, 0.2-1 s apart.
+        delivery_max_attempts=3,
+        delivery_backoff_base_seconds=0.2,
+        delivery_backoff_cap_seconds=1.0,
     )
     try:
         await wait_until_consuming(service)

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from civicgrid_contracts.catalogue import topic_for
 from civicgrid_contracts.envelope import CloudEvent
@@ -192,3 +192,35 @@ async def streaming(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def kafka_tail(bootstrap: str, topic: str) -> AsyncIterator[list[CloudEvent]]:
+    """The events published on ``topic`` from now on (read without a consumer group)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    sink: list[CloudEvent] = []
+    try:
+        cluster = await consumer._client.fetch_all_metadata()  # the public topics() keeps no metadata
+        partitions = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            await consumer.position(partition)
+
+        async def read() -> None:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200)
+                for records in batches.values():
+                    for r in records:
+                        sink.append(CloudEvent.from_kafka(r.key, r.value, list(r.headers)))
+
+        task = asyncio.create_task(read())
+        try:
+            yield sink
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
+        await consumer.stop()

@@ -118,7 +118,7 @@ async def test_a_push_service_host_that_resolves_to_a_private_address_is_refused
     channel, client = _channel(requests, ["10.1.2.3"])
     async with client:
         with pytest.raises(DeliveryError) as refused:
-            await channel.send(OUTBOUND, {"web_push": {"a": _subscription("https://fcm.googleapis.com/x")}})
+            await channel.send(OUTBOUND, _subscription("https://fcm.googleapis.com/x"))
     assert refused.value.permanent
     assert "push_endpoint_private_address" in str(refused.value)
     assert requests == []
@@ -129,7 +129,7 @@ async def test_a_stored_endpoint_no_longer_allowed_is_refused_at_send_time() -> 
     channel, client = _channel(requests, ["142.250.72.10"])
     async with client:
         with pytest.raises(DeliveryError) as refused:
-            await channel.send(OUTBOUND, {"web_push": {"a": _subscription("http://127.0.0.1:9/push")}})
+            await channel.send(OUTBOUND, _subscription("http://127.0.0.1:9/push"))
     assert refused.value.permanent
     assert "push_endpoint_https" in str(refused.value)
     assert requests == []
@@ -139,9 +139,7 @@ async def test_a_push_goes_to_the_checked_address_with_the_hosts_name_for_tls_an
     requests: list[httpx.Request] = []
     channel, client = _channel(requests, ["142.250.72.10", "2a00:1450:4001::200a"])
     async with client:
-        await channel.send(
-            OUTBOUND, {"web_push": {"a": _subscription("https://fcm.googleapis.com/fcm/send/abc?x=1")}}
-        )
+        await channel.send(OUTBOUND, _subscription("https://fcm.googleapis.com/fcm/send/abc?x=1"))
     [sent] = requests
     assert str(sent.url) == "https://142.250.72.10/fcm/send/abc?x=1"
     assert sent.headers["Host"] == "fcm.googleapis.com"

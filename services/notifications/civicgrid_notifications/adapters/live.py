@@ -7,6 +7,12 @@ once; writes by other instances (or before a restart) arrive at the next poll. S
 reserved before the write lands, so a low one may commit after a higher one: the watermark only moves
 past a missing number once it has been seen, or after ``gap_grace`` seconds (a reservation whose
 write never happened: a duplicate skipped, a crash).
+
+A change of a member's audiences (appointed to a post, joined a grid...) is in the same sequence: the
+hub recomputes the audiences of that member's open streams (so broadcasts to the new audience reach
+them) and tells each stream, which tells the device to refetch. ``resume_point`` is the watermark:
+every change at or below it has been handed out (or will never land), so a stream that starts there
+misses nothing.
 """
 
 from __future__ import annotations
@@ -30,14 +36,27 @@ class ChangeSource(Protocol):
     async def current_seq(self) -> int: ...
 
 
+AudienceLookup = Callable[[str], Awaitable[Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class AudiencesChanged:
+    """The member's audiences changed (change ``seq``): the device should refetch its feed."""
+
+    seq: int
+
+
+Signal = FeedItem | AudiencesChanged
+
+
 @dataclass(eq=False)
 class Subscription:
     member_id: str
     audiences: frozenset[str]
-    queue: asyncio.Queue[FeedItem] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    queue: asyncio.Queue[Signal] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
     overflowed: bool = False
 
-    def offer(self, item: FeedItem) -> None:
+    def offer(self, item: Signal) -> None:
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
@@ -79,8 +98,16 @@ class SequenceWatermark:
 
 
 class LiveHub:
-    def __init__(self, source: ChangeSource, *, poll_interval: float = 0.5, gap_grace: float = 3.0) -> None:
+    def __init__(
+        self,
+        source: ChangeSource,
+        *,
+        audiences_of: AudienceLookup | None = None,
+        poll_interval: float = 0.5,
+        gap_grace: float = 3.0,
+    ) -> None:
         self._source = source
+        self._audiences_of = audiences_of
         self._poll_interval = poll_interval
         self._gap_grace = gap_grace
         self._subs: dict[str, set[Subscription]] = {}
@@ -103,31 +130,55 @@ class LiveHub:
     def nudge(self) -> None:
         self._wakeup.set()
 
-    async def poll_once(self) -> int:
+    async def _mark(self) -> SequenceWatermark:
         if self._watermark is None:
             self._watermark = SequenceWatermark(await self._source.current_seq(), self._gap_grace)
-        mark = self._watermark
+        return self._watermark
+
+    async def resume_point(self) -> int:
+        """A sequence number every change at or below which has landed (or never will): a stream
+        replaying from here, then taking live changes, misses nothing."""
+        return (await self._mark()).low
+
+    async def poll_once(self) -> int:
+        mark = await self._mark()
         highest = await self._source.current_seq()
         dispatched = 0
         for change in await self._source.changes_after(mark.low, limit=10_000):
             if not mark.is_new(change.seq):
                 continue
-            dispatched += self._dispatch(change)
+            if change.item is None:
+                dispatched += await self._audiences_changed(change)
+            else:
+                dispatched += self._dispatch(change, change.item)
             mark.mark(change.seq)
         mark.advance(highest)
         return dispatched
 
-    def _dispatch(self, change: Change) -> int:
+    async def _audiences_changed(self, change: Change) -> int:
+        subs = list(self._subs.get(change.member_id or "", ()))
+        if not subs:
+            return 0
+        audiences = (
+            frozenset(await self._audiences_of(subs[0].member_id)) if self._audiences_of is not None else None
+        )
+        for sub in subs:
+            if audiences is not None:
+                sub.audiences = audiences
+            sub.offer(AudiencesChanged(change.seq))
+        return len(subs)
+
+    def _dispatch(self, change: Change, item: FeedItem) -> int:
         count = 0
         if change.member_id is not None:
             for sub in self._subs.get(change.member_id, ()):
-                sub.offer(change.item)
+                sub.offer(item)
                 count += 1
         elif change.audience is not None:
             for subs in self._subs.values():
                 for sub in subs:
                     if change.audience in sub.audiences:
-                        sub.offer(change.item)
+                        sub.offer(item)
                         count += 1
         return count
 

@@ -1,8 +1,11 @@
 """Delivery state lives in the feed entry itself (``deliveries.<channel>``), with its outbox.
 
-A due delivery has ``deliveries.<channel>.due``; claiming it moves ``due`` forward by a lease, so a
-worker that dies mid-attempt leaves it to be retried after the lease. Recording the outcome and the
-``notification.delivered`` / ``delivery_failed`` event is one document update (embedded outbox).
+A due delivery has ``deliveries.<channel>.due`` (the earliest due time of its addresses); claiming it
+moves ``due`` forward by a lease, so a worker that dies mid-attempt leaves it to be retried after the
+lease. ``deliveries.<channel>.targets.<address>`` keeps each address's status, attempts, due time and
+last error (a push subscription id, or ``primary`` for the SMS number / WeChat openid). Recording the
+outcome and the ``notification.delivered`` / ``delivery_failed`` events of the addresses that became
+final is one document update (embedded outbox).
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from civicgrid_contracts.catalogue import new_event
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events.notifications import NotificationDelivered, NotificationDeliveryFailed
-from civicgrid_notifications.domain.delivery import DeliveryStatus
+from civicgrid_notifications.domain.delivery import PRIMARY, DeliveryStatus, TargetState
 from civicgrid_notifications.service_layer.broadcast_push import PendingBroadcast
-from civicgrid_notifications.service_layer.delivery import DueDelivery
+from civicgrid_notifications.service_layer.delivery import DeliveryOutcome, DueDelivery
 from civicgrid_runtime.pii import redact_text
 from civicgrid_runtime.stores.mongo import merge_updates, outbox_update
 
@@ -38,15 +41,14 @@ class MongoDeliveryStore:
     async def ensure_indexes(self) -> None:
         for channel in CHANNELS:
             await self.entries.create_index([(f"deliveries.{channel}.due", 1)], sparse=True)
+        if self.source != "feed":
+            await self.entries.create_index([("notification_id", 1)])
 
     async def deliveries_of(self, member_id: str, entry_id: str) -> dict[str, Any] | None:
         doc = await self.entries.find_one({"_id": entry_id, "member_id": member_id}, {"deliveries": 1})
         if doc is None:
             return None
-        return {
-            channel: {k: v for k, v in state.items() if k in ("status", "attempts", "last_error", "due")}
-            for channel, state in (doc.get("deliveries") or {}).items()
-        }
+        return {channel: _shown(state) for channel, state in (doc.get("deliveries") or {}).items()}
 
     async def claim_due(self, channel: str, now: datetime, lease: timedelta, limit: int) -> list[DueDelivery]:
         field = f"deliveries.{channel}"
@@ -75,50 +77,106 @@ class MongoDeliveryStore:
                     link=doc.get("link"),
                     notification_id=str(doc.get("notification_id") or doc["_id"]),
                     source=self.source,
+                    targets={k: _target(t) for k, t in (state.get("targets") or {}).items()},
                 )
             )
         return claimed
 
-    async def record(
-        self,
-        due: DueDelivery,
-        status: DeliveryStatus,
-        *,
-        attempts: int,
-        next_at: datetime | None,
-        error: str | None,
-    ) -> None:
-        field = f"deliveries.{due.channel}"
-        sets: Document = {f"{field}.status": status.value, f"{field}.attempts": attempts}
-        update: Document = {"$set": sets}
-        if error is not None:
-            sets[f"{field}.last_error"] = redact_text(error)[:500]
-        if status is DeliveryStatus.QUEUED and next_at is not None:
-            sets[f"{field}.due"] = next_at
-        else:
-            update["$unset"] = {f"{field}.due": ""}
-            update = merge_updates(update, outbox_update([self._event(due, status, attempts, error)]))
+    async def record(self, due: DueDelivery, outcome: DeliveryOutcome) -> None:
+        """The channel's state, every target's, and the events of the targets that became final: one
+        document update (the embedded outbox), so an outcome is never recorded without its event."""
+        state: Document = {
+            "status": outcome.status.value,
+            "attempts": outcome.attempts,
+            "digest": due.digest,
+            "targets": {key: _target_doc(t) for key, t in outcome.targets.items()},
+        }
+        if outcome.due is not None:
+            state["due"] = outcome.due
+        if outcome.last_error is not None:
+            state["last_error"] = redact_text(outcome.last_error)[:500]
+        events = [self._event(due, key, outcome.targets[key]) for key in outcome.became_final]
+        if not outcome.targets and outcome.status is DeliveryStatus.FAILED:
+            events.append(
+                self._event(
+                    due, None, TargetState(DeliveryStatus.FAILED, outcome.attempts, None, outcome.last_error)
+                )
+            )
+        update: Document = {"$set": {f"deliveries.{due.channel}": state}}
+        if events:
+            update = merge_updates(update, outbox_update(events))
         await self.entries.update_one({"_id": due.entry_id}, update)
 
     @staticmethod
-    def _event(due: DueDelivery, status: DeliveryStatus, attempts: int, error: str | None) -> CloudEvent:
-        common = {
+    def _event(due: DueDelivery, key: str | None, target: TargetState) -> CloudEvent:
+        address_id = key if key not in (None, PRIMARY) else None
+        common: dict[str, Any] = {
             "community_code": due.community_code,
             "notification_id": due.notification_id or due.entry_id,
             "member_id": due.member_id,
             "channel": due.channel,
-            "attempts": attempts,
+            "attempts": max(1, target.attempts),
+            "address_id": address_id,
         }
         payload: NotificationDelivered | NotificationDeliveryFailed
-        if status is DeliveryStatus.FAILED:
-            payload = NotificationDeliveryFailed(**common, error=redact_text(error or "failed")[:500])
+        if target.status is DeliveryStatus.FAILED:
+            payload = NotificationDeliveryFailed(
+                **common, error=redact_text(target.last_error or "failed")[:500]
+            )
         else:
             payload = NotificationDelivered(**common)
-        # The event id is derived from the delivery, so a retried record never publishes two facts.
-        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"civicgrid:delivery:{due.entry_id}/{due.channel}"))
+        # The event id is derived from the delivery and the address, so a retried record never
+        # publishes two facts (one address per channel keeps the id it had before addresses were kept).
+        name = f"{due.entry_id}/{due.channel}" + (f"/{address_id}" if address_id else "")
+        event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"civicgrid:delivery:{name}"))
         return new_event(
             payload, source=SOURCE, subject=due.notification_id or due.entry_id, event_id=event_id
         )
+
+    async def counts(self, notification_id: str) -> dict[str, dict[str, int]]:
+        """How many members' deliveries of a notification are in each status, per channel."""
+        found: dict[str, dict[str, int]] = {}
+        for channel in CHANNELS:
+            field = f"deliveries.{channel}"
+            rows = await (
+                await self.entries.aggregate(
+                    [
+                        {"$match": {"notification_id": notification_id, field: {"$exists": True}}},
+                        {"$group": {"_id": f"${field}.status", "n": {"$sum": 1}}},
+                    ]
+                )
+            ).to_list()
+            if rows:
+                found[channel] = {str(r["_id"]): int(r["n"]) for r in rows}
+        return found
+
+    async def reached(self, notification_id: str) -> int:
+        """How many members a notification was planned for on a phone."""
+        return await self.entries.count_documents({"notification_id": notification_id})
+
+
+def _target(doc: Document) -> TargetState:
+    return TargetState(
+        DeliveryStatus(doc["status"]), int(doc.get("attempts", 0)), doc.get("due"), doc.get("last_error")
+    )
+
+
+def _target_doc(target: TargetState) -> Document:
+    doc: Document = {"status": target.status.value, "attempts": target.attempts}
+    if target.due is not None:
+        doc["due"] = target.due
+    if target.last_error is not None:
+        doc["last_error"] = redact_text(target.last_error)[:500]
+    return doc
+
+
+def _shown(state: Document) -> Document:
+    shown = {k: v for k, v in state.items() if k in ("status", "attempts", "last_error", "due")}
+    shown["targets"] = {
+        key: {k: v for k, v in t.items() if k in ("status", "attempts", "last_error", "due")}
+        for key, t in (state.get("targets") or {}).items()
+    }
+    return shown
 
 
 class CompositeDeliveryStore:
@@ -135,16 +193,8 @@ class CompositeDeliveryStore:
                 break
         return claimed
 
-    async def record(
-        self,
-        due: DueDelivery,
-        status: DeliveryStatus,
-        *,
-        attempts: int,
-        next_at: datetime | None,
-        error: str | None,
-    ) -> None:
-        await self._stores[due.source].record(due, status, attempts=attempts, next_at=next_at, error=error)
+    async def record(self, due: DueDelivery, outcome: DeliveryOutcome) -> None:
+        await self._stores[due.source].record(due, outcome)
 
 
 class MongoBroadcastDeliveries:

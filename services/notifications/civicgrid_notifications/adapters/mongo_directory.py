@@ -43,7 +43,36 @@ class MongoDirectory:
         await self._db["deferred"].create_index([("waiting_for", 1)])
         await self._db["deferred"].create_index([("created_at", 1)])
 
-    async def apply(self, event: CloudEvent, payload: EventPayload) -> None:
+    async def apply(self, event: CloudEvent, payload: EventPayload) -> set[str]:
+        """Project the fact; returns the persons whose audiences it may have changed."""
+        moved = await self._moved_before(payload)
+        await self._apply(event, payload)
+        return moved | await self._moved_after(payload)
+
+    async def _moved_before(self, payload: EventPayload) -> set[str]:
+        """Persons read before the fact is applied (it ends what names them)."""
+        if isinstance(payload, org.OrganisationDissolved):
+            found = self.memberships.find({"org_id": payload.org_id, "active": True}, {"person_id": 1})
+            return {d["person_id"] async for d in found if d.get("person_id")}
+        if isinstance(payload, resources.ResourceLeftGrid):
+            doc = await self.grid_members.find_one({"_id": f"{payload.resource_id}:{payload.grid_id}"})
+            return {doc["person_id"]} if doc and doc.get("person_id") else set()
+        return set()
+
+    async def _moved_after(self, payload: EventPayload) -> set[str]:
+        if isinstance(payload, org.PersonRegistered | org.MembershipStarted):
+            return {payload.person_id}
+        if isinstance(payload, org.MembershipEnded):
+            doc = await self.memberships.find_one({"_id": payload.membership_id}, {"person_id": 1})
+            return {doc["person_id"]} if doc and doc.get("person_id") else set()
+        if isinstance(payload, resources.ResourceReportedIn | resources.ResourceJoinedGrid):
+            if payload.person_id:
+                return {payload.person_id}
+            person, _name = await self.resource(payload.resource_id)
+            return {person} if person else set()
+        return set()
+
+    async def _apply(self, event: CloudEvent, payload: EventPayload) -> None:
         c = payload.community_code
         if isinstance(payload, org.PersonRegistered):
             await self._set(

@@ -7,11 +7,11 @@ of one counter (``counters.feed_seq``) into the changed document's ``seq``. Live
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -35,10 +35,11 @@ _DONE = [FeedState.READ.value, FeedState.ARCHIVED.value]
 
 @dataclass(frozen=True)
 class Change:
-    """A stream-visible change: to one member (``member_id``) or to every member of ``audience``."""
+    """A stream-visible change: to one member (``member_id``) or to every member of ``audience``;
+    ``item`` is None for a change of the member's audiences."""
 
     seq: int
-    item: FeedItem
+    item: FeedItem | None
     member_id: str | None
     audience: str | None
 
@@ -93,6 +94,7 @@ class MongoFeedStore:
         self.broadcasts = db["broadcasts"]
         self.states = db["broadcast_states"]
         self.counters = db["counters"]
+        self.audience_changes = db["audience_changes"]
 
     async def ensure_indexes(self) -> None:
         await self.entries.create_index(
@@ -106,6 +108,7 @@ class MongoFeedStore:
         await self.broadcasts.create_index([("push_pending", 1)])
         await self.states.create_index([("member_id", 1), ("audience", 1), ("state", 1)])
         await self.states.create_index([("seq", 1)])
+        await self.audience_changes.create_index([("seq", 1)])
 
     async def next_seq(self, count: int = 1) -> int:
         """Reserve ``count`` sequence numbers; returns the highest."""
@@ -206,6 +209,11 @@ class MongoFeedStore:
 
     async def broadcast(self, broadcast_id: str) -> Document | None:
         return await self.broadcasts.find_one({"_id": broadcast_id})
+
+    async def push_pending(self, broadcast_id: str) -> bool:
+        """Whether the broadcast is still being paged to its audience's phones."""
+        doc = await self.broadcasts.find_one({"_id": broadcast_id}, {"push_pending": 1})
+        return bool(doc and doc.get("push_pending"))
 
     async def load_broadcast(self, broadcast_id: str) -> Broadcast | None:
         doc = await self.broadcasts.find_one({"_id": broadcast_id})
@@ -313,34 +321,84 @@ class MongoFeedStore:
         return _broadcast(bdoc, {"state": state.value, "seq": seq})
 
     async def set_all_read(self, member_id: str, audiences: Sequence[str], category: str | None) -> int:
-        seq = await self.next_seq()
+        """Every unread entry and broadcast turns read, each with a sequence number of its own, so
+        each change reaches the open streams as its own event."""
         query: Document = {"member_id": member_id, "state": {"$in": _UNREAD}}
         bquery: Document = {"audience": {"$in": list(audiences)}}
         if category:
             query["category"] = category
             bquery["category"] = category
-        result = await self.entries.update_many(query, {"$set": {"state": FeedState.READ.value, "seq": seq}})
-        changed = result.modified_count
+        entry_ids = [d["_id"] async for d in self.entries.find(query, {"_id": 1})]
         bdocs = await self.broadcasts.find(bquery, {"_id": 1, "audience": 1}).to_list()
         done = await self._states(member_id, [d["_id"] for d in bdocs])
-        for doc in bdocs:
-            if doc["_id"] in done and done[doc["_id"]]["state"] in _DONE:
-                continue
-            await self.states.update_one(
-                {"_id": f"{member_id}:{doc['_id']}"},
+        pending = [d for d in bdocs if d["_id"] not in done or done[d["_id"]]["state"] not in _DONE]
+        total = len(entry_ids) + len(pending)
+        if total == 0:
+            return 0
+        top = await self.next_seq(total)
+        seqs = iter(range(top - total + 1, top + 1))
+        changed = 0
+        if entry_ids:
+            result = await self.entries.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": entry, "member_id": member_id, "state": {"$in": _UNREAD}},
+                        {"$set": {"state": FeedState.READ.value, "seq": next(seqs)}},
+                    )
+                    for entry in entry_ids
+                ],
+                ordered=False,
+            )
+            changed += result.modified_count
+        if pending:
+            changed += await self._broadcasts_read(member_id, pending, seqs)
+        return changed
+
+    async def _broadcasts_read(self, member_id: str, docs: Sequence[Document], seqs: Iterator[int]) -> int:
+        requests = [
+            UpdateOne(
+                # Not over a state the member moved further meanwhile (archived): the filter does not
+                # match, the upsert hits the unique _id, and that duplicate is the expected outcome.
+                {"_id": f"{member_id}:{doc['_id']}", "state": {"$nin": _DONE}},
                 {
                     "$set": {
                         "member_id": member_id,
                         "broadcast_id": doc["_id"],
                         "audience": doc["audience"],
                         "state": FeedState.READ.value,
-                        "seq": seq,
+                        "seq": next(seqs),
                     }
                 },
                 upsert=True,
             )
-            changed += 1
-        return changed
+            for doc in docs
+        ]
+        try:
+            result = await self.states.bulk_write(requests, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            return len(requests) - len(errors)
+        return result.modified_count + result.upserted_count
+
+    async def audiences_changed(self, member_ids: Sequence[str]) -> None:
+        """Mark that these members' audiences may have changed (a post, an organisation, a grid, a
+        community): their open streams recompute them and tell the device to refetch."""
+        if not member_ids:
+            return
+        top = await self.next_seq(len(member_ids))
+        await self.audience_changes.bulk_write(
+            [
+                UpdateOne({"_id": member}, {"$set": {"seq": top - len(member_ids) + 1 + i}}, upsert=True)
+                for i, member in enumerate(member_ids)
+            ],
+            ordered=False,
+        )
+
+    async def audiences_changed_since(self, member_id: str, seq: int) -> int | None:
+        doc = await self.audience_changes.find_one({"_id": member_id, "seq": {"$gt": seq}})
+        return int(doc["seq"]) if doc else None
 
     async def changes_since(self, member_id: str, audiences: Sequence[str], seq: int) -> list[FeedItem]:
         """What a member's stream missed after ``seq`` (a reconnect's Last-Event-ID), oldest first."""
@@ -366,6 +424,8 @@ class MongoFeedStore:
             changes.append(Change(int(d["seq"]), _personal(d), d["member_id"], None))
         async for d in self.broadcasts.find(query).sort("seq", 1).limit(limit):
             changes.append(Change(int(d["seq"]), _broadcast(d, None), None, d["audience"]))
+        async for d in self.audience_changes.find(query).sort("seq", 1).limit(limit):
+            changes.append(Change(int(d["seq"]), None, d["_id"], None))
         state_docs = await self.states.find(query).sort("seq", 1).limit(limit).to_list()
         if state_docs:
             ids = sorted({d["broadcast_id"] for d in state_docs})

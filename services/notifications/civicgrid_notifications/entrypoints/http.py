@@ -8,19 +8,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from civicgrid_contracts.values import IDENTIFIER_PATTERN
-from civicgrid_notifications.adapters.mongo_delivery import MongoDeliveryStore
 from civicgrid_notifications.adapters.mongo_directory import MongoDirectory
 from civicgrid_notifications.adapters.mongo_preferences import MongoPreferenceStore
 from civicgrid_notifications.domain.model import Audience, FeedState, Message
 from civicgrid_notifications.entrypoints.schemas import (
     CURSOR_PATTERN,
     ERROR_RESPONSES,
+    BroadcastDeliveriesOut,
     BroadcastIn,
     BroadcastOut,
     Category,
     ChangedOut,
     ContactsIn,
     DeliveriesOut,
+    DeliveryChannelsOut,
     FeedItemOut,
     FeedPageOut,
     MeOut,
@@ -33,10 +34,11 @@ from civicgrid_notifications.entrypoints.schemas import (
     UnreadOut,
     VapidKeyOut,
 )
+from civicgrid_notifications.service_layer.delivery_status import DeliveryStatusReader
 from civicgrid_notifications.service_layer.feed import FeedService
+from civicgrid_notifications.service_layer.preferences import MemberPreferences
 from civicgrid_notifications.service_layer.subscriptions import PushSubscriptions
 from civicgrid_runtime.auth.principal import Principal
-from civicgrid_runtime.errors import NotFound
 from civicgrid_runtime.http import Authenticator
 
 MemberId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, description="The member's person id.")]
@@ -52,7 +54,8 @@ class HttpDeps:
     feeds: FeedService
     directory: MongoDirectory
     preferences: MongoPreferenceStore
-    deliveries: MongoDeliveryStore
+    member_preferences: MemberPreferences
+    delivery_status: DeliveryStatusReader
     subscriptions: PushSubscriptions
     vapid_public_key: str
 
@@ -105,27 +108,26 @@ def feed_router(deps: HttpDeps) -> APIRouter:
     async def read_all(member_id: MemberId, body: ReadAll, principal: Principal = who) -> ChangedOut:
         return ChangedOut(changed=await deps.feeds.mark_all_read(principal, member_id, body.category))
 
-    @router.get("/members/{member_id}/feed/{item_id}/deliveries", summary="Delivery status per channel")
+    @router.get(
+        "/members/{member_id}/feed/{item_id}/deliveries",
+        summary="The member's deliveries of an entry or a broadcast: per channel and per address",
+    )
     async def deliveries(member_id: MemberId, item_id: ItemId, principal: Principal = who) -> DeliveriesOut:
-        deps.feeds.authorise(principal, member_id)
-        found = await deps.deliveries.deliveries_of(member_id, item_id)
-        if found is None:
-            raise NotFound(f"no personal notification {item_id} in this member's feed")
-        return DeliveriesOut.model_validate({"id": item_id, "deliveries": found})
+        found = await deps.delivery_status.of_item(principal, member_id, item_id)
+        return DeliveriesOut.model_validate(found)
 
     @router.get("/members/{member_id}/preferences", summary="Channels per category, quiet hours, digest")
     async def get_preferences(member_id: MemberId, principal: Principal = who) -> PreferencesIn:
-        deps.feeds.authorise(principal, member_id)
-        doc = await deps.preferences.raw_preferences(member_id) or {}
-        doc.pop("_id", None)
-        return PreferencesIn.model_validate(doc)
+        return PreferencesIn.model_validate(await deps.member_preferences.get(principal, member_id))
 
-    @router.put("/members/{member_id}/preferences", summary="Replace the member's preferences")
+    @router.put(
+        "/members/{member_id}/preferences",
+        summary="Replace the member's preferences (422 for a channel this service is not configured for)",
+    )
     async def put_preferences(
         member_id: MemberId, body: PreferencesIn, principal: Principal = who
     ) -> PreferencesIn:
-        deps.feeds.authorise(principal, member_id)
-        await deps.preferences.save_preferences(member_id, body.model_dump(mode="json"))
+        await deps.member_preferences.replace(principal, member_id, body.model_dump(mode="json"))
         return body
 
     @router.post(
@@ -169,6 +171,10 @@ def feed_router(deps: HttpDeps) -> APIRouter:
         await deps.preferences.set_contact(member_id, "wechat", body.wechat)
         return Response(status_code=204)
 
+    @router.get("/delivery-channels", summary="The channels this service can send on (for preferences)")
+    async def delivery_channels() -> DeliveryChannelsOut:
+        return DeliveryChannelsOut.model_validate({"channels": sorted(deps.member_preferences.configured)})
+
     @router.get("/push/vapid-public-key", summary="The applicationServerKey for PushManager.subscribe")
     async def vapid() -> VapidKeyOut:
         return VapidKeyOut(public_key=deps.vapid_public_key)
@@ -194,5 +200,17 @@ def feed_router(deps: HttpDeps) -> APIRouter:
         if not created:
             response.status_code = 200
         return BroadcastOut(id=broadcast_id, created=created)
+
+    @router.get(
+        "/broadcasts/{broadcast_id}/deliveries",
+        tags=["broadcasts"],
+        summary="Delivery counts by outcome, per channel (the sender, admins, the community's coordinators)",
+    )
+    async def broadcast_deliveries(
+        broadcast_id: ItemId, principal: Principal = who
+    ) -> BroadcastDeliveriesOut:
+        return BroadcastDeliveriesOut.model_validate(
+            await deps.delivery_status.of_broadcast(principal, broadcast_id)
+        )
 
     return router

@@ -254,6 +254,10 @@ class FeedPageOut(BaseModel):
     items: list[FeedItemOut]
     next_cursor: str | None = Field(description="Pass as cursor for the next (older) page; null at the end.")
     unread: int
+    seq: int = Field(
+        description="Open the stream with this as Last-Event-ID: it replays every change after this "
+        "page was read, so nothing falls between the page and the stream."
+    )
 
 
 class UnreadOut(BaseModel):
@@ -264,18 +268,50 @@ class ChangedOut(BaseModel):
     changed: int = Field(description="How many entries and broadcasts turned read.")
 
 
-class ChannelDeliveryOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+DeliveryStatusName = Literal["queued", "sent", "delivered", "failed", "partial"]
 
-    status: str
+
+class TargetDeliveryOut(BaseModel):
+    status: DeliveryStatusName
+    attempts: int = 0
+    last_error: str | None = None
+    due: datetime | None = Field(default=None, description="When the next attempt is due (queued only).")
+
+
+class ChannelDeliveryOut(BaseModel):
+    status: DeliveryStatusName = Field(
+        description="queued while any address is retried; delivered only if every address confirmed; "
+        "failed if every address failed; partial if some failed and others got it."
+    )
     attempts: int = 0
     last_error: str | None = None
     due: datetime | None = None
+    targets: dict[str, TargetDeliveryOut] = Field(
+        default_factory=dict,
+        description="Per address: a push subscription id, or `primary` (the SMS number, the WeChat openid).",
+    )
 
 
 class DeliveriesOut(BaseModel):
     id: str
-    deliveries: dict[str, ChannelDeliveryOut]
+    kind: Literal["personal", "broadcast"]
+    deliveries: dict[str, ChannelDeliveryOut] = Field(description="Per channel; empty if none was planned.")
+
+
+class BroadcastDeliveriesOut(BaseModel):
+    id: str
+    audience: str
+    community_code: str
+    created_at: datetime
+    push_pending: bool = Field(description="Still paging through the audience's phones.")
+    members: int = Field(description="Members of the audience reached on a phone (deliveries planned).")
+    channels: dict[str, dict[DeliveryStatusName, int]] = Field(
+        description="Per channel: how many members' deliveries are in each status."
+    )
+
+
+class DeliveryChannelsOut(BaseModel):
+    channels: list[ChannelName] = Field(description="Channels this service can send on.")
 
 
 class VapidKeyOut(BaseModel):

@@ -1,23 +1,32 @@
-"""Server-Sent Events: one stream per open device of a member; ``Last-Event-ID`` replays what was missed."""
+"""Server-Sent Events: one stream per open device of a member; nothing is missed across reconnects.
+
+The stream starts at a resume point: the ``Last-Event-ID`` the device sends (the last event it saw,
+or the ``seq`` of the feed page it read) or, without one, the live hub's watermark — lowered to the
+watermark when that is older, so a change whose sequence number was reserved earlier but landed later
+is replayed too. The first event, ``ready``, carries that point as its ``id``, so a device that is cut
+off before any other event still reconnects with a ``Last-Event-ID``.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path
 from sse_starlette import EventSourceResponse
 
 from civicgrid_contracts.values import IDENTIFIER_PATTERN
-from civicgrid_notifications.adapters.live import LiveHub
+from civicgrid_notifications.adapters.live import AudiencesChanged, LiveHub, Signal
 from civicgrid_notifications.adapters.mongo_feed import MongoFeedStore
 from civicgrid_notifications.entrypoints.schemas import ERROR_RESPONSES, FeedItemOut
 from civicgrid_notifications.service_layer.feed import FeedService
-from civicgrid_notifications.service_layer.ports import FeedItem
 from civicgrid_runtime.auth.principal import Principal
 from civicgrid_runtime.errors import InvalidInput
 from civicgrid_runtime.http import Authenticator
+
+BATCH = 500
+"""Events sent with one unread count (a mark-all of many entries does not recount after each)."""
 
 
 def _last_event_id(value: str | None) -> int | None:
@@ -37,12 +46,15 @@ def stream_router(
 
     @router.get(
         "/members/{member_id}/stream",
-        summary="Live feed (text/event-stream): `entry` events carry the entry and the unread count",
+        summary="Live feed (text/event-stream): `ready`, then `entry` and `audiences` events",
         response_class=EventSourceResponse,
         responses={
             200: {
-                "description": "text/event-stream: `ready` (unread count), then `entry` events "
-                "(`id:` = the change's sequence number; data = {item, unread})",
+                "description": "text/event-stream. `ready` (id: the resume point; data: unread, seq), then "
+                "`entry` (id: the change's sequence number; data: {item, unread}) for every change of an "
+                "entry or broadcast of the member, and `audiences` (id: its sequence number; data: "
+                "{unread}) when the member's audiences changed: refetch the feed. Reconnect with "
+                "Last-Event-ID = the last id seen.",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
             **ERROR_RESPONSES,
@@ -54,30 +66,46 @@ def stream_router(
         last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     ) -> EventSourceResponse:
         feeds.authorise(principal, member_id)
-        since = _last_event_id(last_event_id)
-        audiences = await feeds.audiences(member_id)
-        subscription = hub.subscribe(member_id, audiences)  # before the replay: nothing falls in between
+        asked = _last_event_id(last_event_id)
+        resume = await hub.resume_point()
+        since = resume if asked is None else min(asked, resume)
+        subscription = hub.subscribe(member_id, await feeds.audiences(member_id))  # before the replay
 
-        async def entry(item: FeedItem) -> dict[str, Any]:
-            unread = await store.unread_count(member_id, audiences)
-            shown = FeedItemOut.model_validate(item.to_json()).model_dump(mode="json")
-            data = json.dumps({"item": shown, "unread": unread}, ensure_ascii=False)
-            return {"id": str(item.seq), "event": "entry", "data": data}
+        def shown(signal: Signal, unread: int) -> dict[str, Any]:
+            if isinstance(signal, AudiencesChanged):
+                return {"id": str(signal.seq), "event": "audiences", "data": json.dumps({"unread": unread})}
+            item = FeedItemOut.model_validate(signal.to_json()).model_dump(mode="json")
+            data = json.dumps({"item": item, "unread": unread}, ensure_ascii=False)
+            return {"id": str(signal.seq), "event": "entry", "data": data}
+
+        async def batch(signals: Sequence[Signal]) -> list[dict[str, Any]]:
+            unread = await store.unread_count(member_id, sorted(subscription.audiences))
+            return [shown(s, unread) for s in signals]
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             try:
-                sent: set[tuple[int, str]] = set()
+                audiences = sorted(subscription.audiences)
                 unread = await store.unread_count(member_id, audiences)
-                yield {"event": "ready", "data": json.dumps({"member_id": member_id, "unread": unread})}
-                if since is not None:
-                    for item in await store.changes_since(member_id, audiences, since):
-                        sent.add((item.seq, item.id))
-                        yield await entry(item)
+                ready = {"member_id": member_id, "unread": unread, "seq": since}
+                yield {"id": str(since), "event": "ready", "data": json.dumps(ready)}
+                replay: list[Signal] = list(await store.changes_since(member_id, audiences, since))
+                moved = await store.audiences_changed_since(member_id, since)
+                if moved is not None:
+                    replay.append(AudiencesChanged(moved))
+                for start in range(0, len(replay), BATCH):
+                    for event in await batch(replay[start : start + BATCH]):
+                        yield event
+                sent = {(s.seq, s.id) for s in replay if not isinstance(s, AudiencesChanged)}
+                # A change may be both replayed and queued (the subscription came first): sent once.
                 while not subscription.overflowed:
-                    item = await subscription.queue.get()
-                    if (item.seq, item.id) in sent:
-                        continue
-                    yield await entry(item)
+                    signals = [await subscription.queue.get()]
+                    while not subscription.queue.empty() and len(signals) < BATCH:
+                        signals.append(subscription.queue.get_nowait())
+                    fresh = [
+                        s for s in signals if isinstance(s, AudiencesChanged) or (s.seq, s.id) not in sent
+                    ]
+                    for event in await batch(fresh) if fresh else []:
+                        yield event
             finally:
                 hub.unsubscribe(subscription)
 

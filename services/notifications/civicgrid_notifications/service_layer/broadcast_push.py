@@ -59,6 +59,8 @@ class BroadcastPusher:
     preferences: PreferenceStore
     deliveries: BroadcastDeliveries
     page_size: int = 500
+    configured: frozenset[str] | None = None
+    """The channels this service can send on (None: all); others are never planned."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def run_once(self) -> int:
@@ -85,12 +87,11 @@ class BroadcastPusher:
         now = self.clock()
         plans: dict[str, dict[str, dict[str, object]]] = {}
         for member in reached:
+            reachable = available.get(member, frozenset())
+            if self.configured is not None:
+                reachable &= self.configured
             chosen = plan_deliveries(
-                prefs[member],
-                broadcast.category,
-                Priority(broadcast.priority),
-                available.get(member, frozenset()),
-                now,
+                prefs[member], broadcast.category, Priority(broadcast.priority), reachable, now
             )
             if chosen:
                 plans[member] = {

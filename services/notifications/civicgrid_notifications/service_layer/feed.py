@@ -18,7 +18,7 @@ from civicgrid_notifications.domain.model import (
     Message,
     next_state,
 )
-from civicgrid_notifications.service_layer.ports import Directory, FeedItem, FeedStore, Notifier, PageCursor
+from civicgrid_notifications.service_layer.ports import Directory, FeedItem, FeedStore, LiveFeed, PageCursor
 from civicgrid_runtime.auth.principal import Principal, Role
 from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -50,7 +50,7 @@ class RegionLookup(Protocol):
 class FeedService:
     directory: Directory
     feed: FeedStore
-    live: Notifier
+    live: LiveFeed
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @staticmethod
@@ -72,6 +72,7 @@ class FeedService:
         states: tuple[FeedState, ...] | None,
     ) -> dict[str, Any]:
         self.authorise(principal, member_id)
+        resume = await self.live.resume_point()  # before reading: a stream from here misses nothing
         audiences = await self.audiences(member_id)
         items, more = await self.feed.page(
             member_id,
@@ -85,6 +86,7 @@ class FeedService:
             "items": [i.to_json() for i in items],
             "next_cursor": encode_cursor(items[-1]) if more and items else None,
             "unread": await self.feed.unread_count(member_id, audiences),
+            "seq": resume,
         }
 
     async def unread(self, principal: Principal, member_id: str) -> int:

@@ -27,15 +27,19 @@ class EventNotifier:
     book: RuleBook
     live: Notifier
     resources_url: str = "http://127.0.0.1:8002"
+    configured: frozenset[str] | None = None
+    """The channels this service can send on (None: all); others are never planned."""
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     async def handle(self, event: CloudEvent) -> int:
         """Project the fact, then write one entry per (recipient, rule); safe to repeat. Returns how many."""
         payload = parse_payload(event)
-        await self.directory.apply(event, payload)
+        moved = await self.directory.apply(event, payload)
+        if moved:  # after the projection: a stream recomputing the audiences sees the new ones
+            await self.feed.audiences_changed(sorted(moved))
         created = await self._notify(event, payload)
         created += await self._replay_deferred(payload)
-        if created:
+        if created or moved:
             self.live.nudge()
         return created
 
@@ -70,9 +74,10 @@ class EventNotifier:
             available = await self.preferences.channels_available(recipients)
             entries = []
             for member in recipients:
-                plans = plan_deliveries(
-                    prefs[member], message.category, message.priority, available.get(member, frozenset()), now
-                )
+                reachable = available.get(member, frozenset())
+                if self.configured is not None:
+                    reachable &= self.configured
+                plans = plan_deliveries(prefs[member], message.category, message.priority, reachable, now)
                 deliveries: dict[str, dict[str, object]] = {
                     p.channel: {
                         "status": "queued",

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from civicgrid_notifications.adapters.channels.http import post
-from civicgrid_notifications.domain.delivery import DeliveryStatus
+from civicgrid_notifications.domain.delivery import PRIMARY, DeliveryStatus
 from civicgrid_notifications.service_layer.delivery import DeliveryError, Outbound
 
 
@@ -25,8 +25,12 @@ class SmsGatewayChannel:
         self._token = token
         self._signature = signature
 
-    async def send(self, outbound: Outbound, address: Mapping[str, Any]) -> DeliveryStatus:
-        phone = address.get("sms")
+    def targets(self, addresses: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+        """One address: the number set now (a number changed between retries gets the retry)."""
+        return {PRIMARY: {"sms": addresses["sms"]}} if addresses.get("sms") else {}
+
+    async def send(self, outbound: Outbound, target: Mapping[str, Any]) -> DeliveryStatus:
+        phone = target.get("sms")
         if not phone:
             raise DeliveryError("the member has no SMS number", permanent=True)
         text = f"{self._signature}{outbound.title}：{outbound.body}"[:300]

@@ -2,7 +2,9 @@
 
 Each subscription (``endpoint`` + the browser's ``p256dh`` public key and ``auth`` secret) gets the
 payload encrypted with a fresh ECDH key; only that browser can read it. A 404/410 from the push
-service means the subscription is gone: it is removed, and the delivery fails for good when none is left.
+service means the subscription is gone: it is removed, and the delivery to it fails for good. Each
+subscription is a target of its own (status, retries, final outcome), so one failing browser neither
+blocks nor hides the others.
 
 Every send checks the endpoint against the push-endpoint policy again (the allow-list may have changed
 since the subscription was stored), resolves its host, refuses it if any address is not public (DNS
@@ -115,10 +117,11 @@ class WebPushChannel:
         }
         return str(self._vapid.sign(claims)["Authorization"])
 
-    async def send(self, outbound: Outbound, address: Mapping[str, Any]) -> DeliveryStatus:
-        subscriptions = list((address.get("web_push") or {}).values())
-        if not subscriptions:
-            raise DeliveryError("the member has no push subscription", permanent=True)
+    def targets(self, addresses: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+        """Every push subscription (browser) of the member, by subscription id."""
+        return dict(addresses.get("web_push") or {})
+
+    async def send(self, outbound: Outbound, target: Mapping[str, Any]) -> DeliveryStatus:
         payload = json.dumps(
             {
                 "title": outbound.title,
@@ -129,18 +132,8 @@ class WebPushChannel:
             },
             ensure_ascii=False,
         ).encode()
-        accepted = 0
-        errors: list[DeliveryError] = []
-        for sub in subscriptions:
-            try:
-                await self._send_one(outbound, sub, payload)
-                accepted += 1
-            except DeliveryError as error:
-                errors.append(error)
-        if accepted:
-            return DeliveryStatus.SENT
-        permanent = all(e.permanent for e in errors)
-        raise DeliveryError("; ".join(str(e) for e in errors), permanent=permanent)
+        await self._send_one(outbound, target, payload)
+        return DeliveryStatus.SENT
 
     async def _send_one(self, outbound: Outbound, sub: Mapping[str, Any], payload: bytes) -> None:
         endpoint = str(sub["endpoint"])

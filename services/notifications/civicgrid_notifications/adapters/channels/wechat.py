@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from civicgrid_notifications.adapters.channels.http import post
-from civicgrid_notifications.domain.delivery import DeliveryStatus
+from civicgrid_notifications.domain.delivery import PRIMARY, DeliveryStatus
 from civicgrid_notifications.service_layer.delivery import DeliveryError, Outbound
 
 # errcodes where retrying cannot help: bad openid, template, or the user refused / used up the subscription.
@@ -26,8 +26,11 @@ class WeChatChannel:
         self._template_id = template_id
         self._page = page
 
-    async def send(self, outbound: Outbound, address: Mapping[str, Any]) -> DeliveryStatus:
-        openid = address.get("wechat")
+    def targets(self, addresses: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+        return {PRIMARY: {"wechat": addresses["wechat"]}} if addresses.get("wechat") else {}
+
+    async def send(self, outbound: Outbound, target: Mapping[str, Any]) -> DeliveryStatus:
+        openid = target.get("wechat")
         if not openid:
             raise DeliveryError("the member has no WeChat openid", permanent=True)
         message = {

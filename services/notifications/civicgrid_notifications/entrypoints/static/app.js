@@ -47,6 +47,14 @@ function render() {
 
 function upsert(item) { state.items.set(item.id, item); }
 
+let renderPending = false;
+function scheduleRender() {
+  // A mark-all of many entries arrives as many events: draw once per frame, not once per event.
+  if (renderPending) return;
+  renderPending = true;
+  setTimeout(() => { renderPending = false; render(); }, 0);
+}
+
 async function loadPage(reset) {
   const params = new URLSearchParams({ limit: "20" });
   if (!reset && state.cursor) params.set("cursor", state.cursor);
@@ -54,7 +62,11 @@ async function loadPage(reset) {
   const res = await api(`/members/${encodeURIComponent(state.member)}/feed?${params}`);
   if (!res.ok) throw new Error(`feed: HTTP ${res.status}`);
   const page = await res.json();
-  if (reset) state.items.clear();
+  if (reset) {
+    state.items.clear();
+    // The stream resumes from here: every change after this page was read is replayed.
+    state.lastEventId = String(page.seq);
+  }
   page.items.forEach(upsert);
   state.cursor = page.next_cursor;
   $("more").hidden = !page.next_cursor;
@@ -72,13 +84,16 @@ async function mark(id, newState) {
 function handleEvent(type, data, id) {
   if (id) state.lastEventId = id;
   const payload = JSON.parse(data);
-  if (type === "entry") { upsert(payload.item); render(); }
+  if (type === "entry") { upsert(payload.item); scheduleRender(); }
+  if (type === "audiences") loadPage(true).catch(() => {});  // new posts, grids...: their notices too
   if (typeof payload.unread === "number") setBadge(payload.unread);
 }
 
 async function stream() {
   for (;;) {
     try {
+      // Resume from the last event seen (or the page read); with nothing to resume from, refetch first.
+      if (!state.lastEventId) await loadPage(true);
       const headers = { Accept: "text/event-stream" };
       if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
       const res = await api(`/members/${encodeURIComponent(state.member)}/stream`, { headers });
