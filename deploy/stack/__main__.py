@@ -40,18 +40,40 @@ def _servers_up() -> dict[str, str]:
         sys.exit(str(error))
 
 
+def start_services(
+    settings: Settings,
+    servers: dict[str, str],
+    *,
+    seed: bool = True,
+    reseed: bool = False,
+    names: Sequence[str] | None = None,
+    report: Callable[[str], None] = _say,
+) -> dict[str, str]:
+    """Start the services (all, or ``names``) that are not running, each until ready, then seed the demo
+    where it was never seeded (or again with ``reseed``). Running services and seeded data are left alone."""
+    from deploy.stack import demo
+
+    urls = {}
+    for spec in services.SERVICES:
+        if names is not None and spec.name not in names:
+            continue
+        if services.is_running(spec, settings):
+            report(f"{spec.name}: already running")
+        else:
+            report(f"{spec.name}: starting")
+        urls[spec.name] = services.start(spec, servers, settings)
+        report(f"{spec.name}: ready at {urls[spec.name]}")
+    if seed:
+        demo.seed(urls, settings, again=reseed, report=report)
+    return urls
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     env = _servers_up()
-    urls = {}
-    for spec in services.SERVICES:
-        _say(f"{spec.name}: starting")
-        urls[spec.name] = services.start(spec, env, settings)
-        _say(f"{spec.name}: ready at {urls[spec.name]}")
+    urls = start_services(settings, env, seed=not args.no_demo, reseed=args.reseed)
     from deploy.stack import demo
 
-    if not args.no_demo:
-        demo.seed(urls, settings)
     _say("\nCivicGrid is up:")
     for name, url in urls.items():
         _say(f"  {name:<14} {url}/docs   (health {url}/readyz)")
@@ -244,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./civicgrid")
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="servers + services + demo data")
-    up.add_argument("--no-demo", action="store_true")
+    up.add_argument("--no-demo", action="store_true", help="seed no demo data")
+    up.add_argument("--reseed", action="store_true", help="seed the demo again (seeded once by default)")
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop services and servers").set_defaults(func=cmd_down)
     sub.add_parser("status", help="what runs").set_defaults(func=cmd_status)
@@ -264,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.add_argument("name", help="e.g. kafka_baseline")
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
+    from deploy.stack import dlq
+
+    dlq.register(sub)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result
