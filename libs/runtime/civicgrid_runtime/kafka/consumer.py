@@ -68,6 +68,7 @@ def subscribe_events(
     skip_unknown_types: bool = True,
     consumers: int = 1,
     redrive: bool = True,
+    max_poll_interval_ms: int = 300_000,
 ) -> None:
     """Register one consumer-group subscriber for ``topics``.
 
@@ -112,6 +113,7 @@ def subscribe_events(
         group_id=group_id,
         auto_offset_reset=auto_offset_reset,
         max_poll_records=max_poll_records,
+        max_poll_interval_ms=max_poll_interval_ms,
         decoder=_raw_record,
         parser=_tolerant_parser,
         max_workers=consumers,
