@@ -175,3 +175,17 @@ def test_redeeming_more_than_the_balance_is_a_conflict() -> None:
 def test_a_redemption_is_for_a_positive_number_of_points(points: int) -> None:
     with pytest.raises(InvalidInput):
         redemption_rules(1_000_000, points)
+
+
+def test_only_the_people_who_handled_a_request_earn_points_not_everyone_it_was_dispatched_to() -> None:
+    request = _request()
+    team = [
+        Assignee("res-cadre", "p-cadre"),
+        Assignee("res-police", "p-police"),
+        Assignee("res-city", "p-city"),
+    ]
+    request.dispatch(Tier.GRID, team, COORDINATOR, T0)
+    request.accept("res-cadre", Actor("p-cadre", "p-cadre"), T0)
+    request.progress("联系了物业", Actor("p-city", "p-city"), T0)
+    request.resolve("修好了", Actor("p-cadre", "p-cadre"), T0)
+    assert request.point_earners() == [Assignee("res-cadre", "p-cadre"), Assignee("res-city", "p-city")]

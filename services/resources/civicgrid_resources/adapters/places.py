@@ -19,6 +19,14 @@ from civicgrid_resources.service_layer.ports import BuildingInfo, GridInfo
 COMMUNITY_KINDS = (org.PlaceKind.COMMUNITY.value, org.PlaceKind.VILLAGE.value)
 
 
+def _grid_attribute(attributes: dict[str, Any], community_code: str) -> str | None:
+    """A place's ``grid_id`` attribute, if it names a grid of the place's community."""
+    value = attributes.get("grid_id")
+    if isinstance(value, str) and len(value) == 15 and value.isdigit() and value.startswith(community_code):
+        return value
+    return None
+
+
 def _grid_info(doc: Document) -> GridInfo:
     return GridInfo(doc["_id"], doc["community_code"], doc.get("name"), tuple(doc.get("building_codes", [])))
 
@@ -80,10 +88,22 @@ class PlaceDirectory:
             },
             upsert=True,
         )
+        grid_id = _grid_attribute(event.attributes, event.community_code)
+        if event.kind is org.PlaceKind.BUILDING and grid_id is not None:
+            await self._move_building(event.code, grid_id, event.community_code)
 
     async def place_updated(self, event: org.PlaceUpdated) -> None:
+        """A new name; for a building, ``attributes.grid_id`` is the grid it now belongs to (org-graph
+        publishes a building's *first* grid this way; a null removes it from its grid)."""
         if event.name is not None:
             await self._places.update_one({"_id": event.code}, {"$set": {"name": event.name}})
+        if "grid_id" not in event.attributes:
+            return
+        grid_id = _grid_attribute(event.attributes, event.community_code)
+        if grid_id is not None:
+            await self._move_building(event.code, grid_id, event.community_code)
+        elif event.attributes["grid_id"] is None:
+            await self._leave_grid(event.code)
 
     async def place_dissolved(self, event: org.PlaceDissolved) -> None:
         await self._places.update_one({"_id": event.code}, {"$set": {"dissolved": True}})
@@ -111,11 +131,24 @@ class PlaceDirectory:
         await self._grids.update_one({"_id": event.grid_id}, {"$set": {"dissolved": True}})
 
     async def grid_building_moved(self, event: org.GridBuildingMoved) -> None:
-        # FerretDB's $pull takes exact values only: that is all this needs.
-        await self._grids.update_one(
-            {"_id": event.from_grid_id}, {"$pull": {"building_codes": event.building_code}}
-        )
-        await self._set_building_grid(event.building_code, event.to_grid_id, event.community_code)
+        # ``from_grid_id`` may be absent (a building's first grid): the projection's own view decides.
+        from_grid_id: str | None = getattr(event, "from_grid_id", None)
+        await self._move_building(event.building_code, event.to_grid_id, event.community_code, from_grid_id)
+
+    async def _move_building(
+        self, code: str, grid_id: str, community_code: str, from_grid_id: str | None = None
+    ) -> None:
+        current = await self._places.find_one({"_id": code}, {"grid_id": 1}) or {}
+        for previous in {from_grid_id, current.get("grid_id")} - {None, grid_id}:
+            # FerretDB's $pull takes exact values only: that is all this needs.
+            await self._grids.update_one({"_id": previous}, {"$pull": {"building_codes": code}})
+        await self._set_building_grid(code, grid_id, community_code)
+
+    async def _leave_grid(self, code: str) -> None:
+        current = await self._places.find_one({"_id": code}, {"grid_id": 1}) or {}
+        if current.get("grid_id"):
+            await self._grids.update_one({"_id": current["grid_id"]}, {"$pull": {"building_codes": code}})
+            await self._places.update_one({"_id": code}, {"$set": {"grid_id": None}})
 
     async def _set_building_grid(self, code: str, grid_id: str, community_code: str) -> None:
         await self._grids.update_one({"_id": grid_id}, {"$addToSet": {"building_codes": code}})

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from faststream.kafka import KafkaBroker
 
-from civicgrid_contracts.catalogue import parse_payload
+from civicgrid_contracts.catalogue import all_specs, parse_payload, topic_for
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events import municipal, org
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_resources.adapters.topics import HOTLINE, PLACES, Topics
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.intake import take_hotline_request
+from civicgrid_runtime.errors import PermanentFailure
 from civicgrid_runtime.idempotency import idempotent
 from civicgrid_runtime.kafka import EventHandler, EventRoutes, subscribe_events
 
@@ -41,13 +42,23 @@ def places_routes(ctx: Context) -> EventRoutes:
     return EventRoutes({model.event_type: _projection(ctx, model) for model in PLACE_FACTS})
 
 
+async def misrouted(event: CloudEvent) -> None:
+    """A valid event of a type that belongs on another topic (a population report sent to the 12345
+    topic): nothing here can take it, and committing it silently would lose it."""
+    raise PermanentFailure(
+        f"{event.type} belongs on {topic_for(event.type)}, not on {HOTLINE}: "
+        f"this topic carries only {municipal.HotlineRequestSubmitted.event_type}"
+    )
+
+
 def hotline_routes(ctx: Context) -> EventRoutes:
     async def handle(event: CloudEvent) -> None:
         await take_hotline_request(ctx, event)
 
     # Idempotent by ticket number: the request id is derived from it, and inserting it twice fails;
     # so a redelivered event (same id) and a ticket re-sent by 12345 (new id) both change nothing.
-    return EventRoutes({municipal.HotlineRequestSubmitted.event_type: handle})
+    taken = municipal.HotlineRequestSubmitted.event_type
+    return EventRoutes({taken: handle} | {spec.type: misrouted for spec in all_specs() if spec.type != taken})
 
 
 def subscribe(

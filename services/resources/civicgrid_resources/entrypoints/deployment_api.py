@@ -8,8 +8,24 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from civicgrid_contracts.values import CommunityCode, FreeText, GridId, Identifier, ShortText
+from civicgrid_contracts.values import CommunityCode, GridId, Identifier
 from civicgrid_resources.domain.deployment import OfferKind, ReportInBasis, ResourceKind, TimeSlot
+from civicgrid_resources.entrypoints.schemas import (
+    BalanceOut,
+    GridOut,
+    Name,
+    NeedClaimOut,
+    NeedOut,
+    OfferMatchOut,
+    OfferOut,
+    PersonGridOut,
+    PointsEntryOut,
+    RankingOut,
+    ResourceOut,
+    ServiceReportOut,
+    TeamOut,
+    Text,
+)
 from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import deployment, needs, points, teams
 from civicgrid_resources.service_layer.context import Context
@@ -28,46 +44,46 @@ class SlotIn(BaseModel):
 class ReportInIn(BaseModel):
     community_code: CommunityCode
     kind: ResourceKind
-    display_name: ShortText
+    display_name: Name
     basis: ReportInBasis = ReportInBasis.PAIRED
     person_id: Identifier | None = None
     unit_id: Identifier | None = Field(default=None, description="The unit, or the person's employer unit.")
-    employer: ShortText | None = None
-    skills: list[ShortText] = Field(default_factory=list, max_length=50)
+    employer: Name | None = None
+    skills: list[Name] = Field(default_factory=list, max_length=50)
     availability: list[SlotIn] = Field(default_factory=list, max_length=50)
-    contact_preference: ShortText | None = Field(default=None, description="e.g. app, sms, phone call.")
+    contact_preference: Name | None = Field(default=None, description="e.g. app, sms, phone call.")
     resource_id: Identifier | None = Field(default=None, description="Give one to make the call idempotent.")
 
 
 class JoinGridIn(BaseModel):
     grid_id: GridId
-    role: ShortText = Field(description="e.g. grid_worker, linked_leader, police, volunteer.")
+    role: Name = Field(description="e.g. grid_worker, linked_leader, police, volunteer.")
     period_start: date
     period_end: date | None = None
 
 
 class LeaveGridIn(BaseModel):
     period_end: date
-    reason: FreeText | None = None
+    reason: Text | None = None
 
 
 class TeamIn(BaseModel):
     grid_id: GridId
-    name: ShortText
+    name: Name
     leader_resource_id: Identifier | None = None
-    purpose: FreeText | None = None
+    purpose: Text | None = None
 
 
 class TeamMemberIn(BaseModel):
     resource_id: Identifier
-    role: ShortText | None = None
+    role: Name | None = None
 
 
 class NeedIn(BaseModel):
     community_code: CommunityCode
-    title: ShortText
-    description: FreeText | None = None
-    tags: list[ShortText] = Field(default_factory=list, max_length=20)
+    title: Name
+    description: Text | None = None
+    tags: list[Name] = Field(default_factory=list, max_length=20)
     slots: int = Field(default=1, ge=1, le=10_000)
     need_id: Identifier | None = None
 
@@ -82,18 +98,18 @@ class CompleteIn(BaseModel):
 
 
 class OfferChangeIn(BaseModel):
-    title: ShortText | None = None
-    description: FreeText | None = None
-    tags: list[ShortText] | None = Field(default=None, max_length=20)
+    title: Name | None = None
+    description: Text | None = None
+    tags: list[Name] | None = Field(default=None, max_length=20)
 
 
 class WithdrawIn(BaseModel):
-    reason: FreeText | None = None
+    reason: Text | None = None
 
 
 class RedeemIn(BaseModel):
     points: int = Field(ge=1, le=100_000)
-    item: ShortText = Field(description="What the points are exchanged for.")
+    item: Name = Field(description="What the points are exchanged for.")
     redemption_id: Identifier | None = Field(
         default=None, description="Give one to make the call idempotent."
     )
@@ -102,9 +118,9 @@ class RedeemIn(BaseModel):
 class OfferIn(BaseModel):
     resource_id: Identifier = Field(description="The unit (a resource) that offers it.")
     kind: OfferKind
-    title: ShortText
-    description: FreeText | None = None
-    tags: list[ShortText] = Field(default_factory=list, max_length=20)
+    title: Name
+    description: Text | None = None
+    tags: list[Name] = Field(default_factory=list, max_length=20)
     offer_id: Identifier | None = None
 
 
@@ -113,7 +129,13 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     staff = auth.require(Role.ADMIN, Role.COORDINATOR)
     anyone = auth.principal
 
-    @router.post("/resources", status_code=201, tags=["resources"], summary="Report in (报到)")
+    @router.post(
+        "/resources",
+        status_code=201,
+        response_model=ResourceOut,
+        tags=["resources"],
+        summary="Report in (报到)",
+    )
     async def report_in(body: ReportInIn, principal: Principal = Depends(anyone)) -> Document:
         new = deployment.ReportIn(
             community_code=body.community_code,
@@ -130,7 +152,12 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         )
         return await deployment.report_in(ctx, principal, new)
 
-    @router.get("/resources", tags=["resources"], summary="Resources of a community (optionally of a grid)")
+    @router.get(
+        "/resources",
+        response_model=list[ResourceOut],
+        tags=["resources"],
+        summary="Resources of a community (optionally of a grid)",
+    )
     async def search(
         community_code: CommunityCode,
         kind: ResourceKind | None = None,
@@ -139,15 +166,25 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> list[Document]:
         return await deployment.search(ctx, principal, community_code, kind.value if kind else None, grid_id)
 
-    @router.get("/resources/{resource_id}", tags=["resources"])
+    @router.get("/resources/{resource_id}", response_model=ResourceOut, tags=["resources"])
     async def get(resource_id: Identifier, principal: Principal = Depends(anyone)) -> Document:
         return await deployment.read(ctx, principal, resource_id)
 
-    @router.post("/resources/{resource_id}/confirm", tags=["resources"], summary="The community confirms")
+    @router.post(
+        "/resources/{resource_id}/confirm",
+        response_model=ResourceOut,
+        tags=["resources"],
+        summary="The community confirms",
+    )
     async def confirm(resource_id: Identifier, principal: Principal = Depends(staff)) -> Document:
         return await deployment.confirm(ctx, principal, resource_id)
 
-    @router.post("/resources/{resource_id}/grids", tags=["grids"], summary="Join a grid (进群入格)")
+    @router.post(
+        "/resources/{resource_id}/grids",
+        response_model=ResourceOut,
+        tags=["grids"],
+        summary="Join a grid (进群入格)",
+    )
     async def join(
         resource_id: Identifier, body: JoinGridIn, principal: Principal = Depends(staff)
     ) -> Document:
@@ -155,18 +192,29 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             ctx, principal, resource_id, body.grid_id, body.role, body.period_start, body.period_end
         )
 
-    @router.post("/resources/{resource_id}/grids/{grid_id}/leave", tags=["grids"], summary="Leave a grid")
+    @router.post(
+        "/resources/{resource_id}/grids/{grid_id}/leave",
+        response_model=ResourceOut,
+        tags=["grids"],
+        summary="Leave a grid",
+    )
     async def leave(
         resource_id: Identifier, grid_id: GridId, body: LeaveGridIn, principal: Principal = Depends(staff)
     ) -> Document:
         return await deployment.leave_grid(ctx, principal, resource_id, grid_id, body.period_end, body.reason)
 
-    @router.get("/people/{person_id}/grids", tags=["grids"], summary="A person's grids")
+    @router.get(
+        "/people/{person_id}/grids",
+        response_model=list[PersonGridOut],
+        tags=["grids"],
+        summary="A person's grids",
+    )
     async def person_grids(person_id: Identifier, principal: Principal = Depends(anyone)) -> list[Document]:
         return await deployment.person_grids(ctx, principal, person_id)
 
     @router.get(
         "/communities/{community_code}/grids",
+        response_model=list[GridOut],
         tags=["grids"],
         summary="The community's grids as known from org-graph's events (the local projection)",
     )
@@ -179,23 +227,42 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             {"grid_id": g.grid_id, "name": g.name, "building_codes": list(g.building_codes)} for g in grids
         ]
 
-    @router.get("/grids/{grid_id}/team", tags=["teams"], summary="A grid's service team")
+    @router.get(
+        "/grids/{grid_id}/team", response_model=TeamOut, tags=["teams"], summary="A grid's service team"
+    )
     async def grid_team(grid_id: GridId, principal: Principal = Depends(staff)) -> Document:
         return await teams.grid_team(ctx, principal, grid_id)
 
-    @router.post("/teams", status_code=201, tags=["teams"], summary="Form a grid's team (组团式服务)")
+    @router.post(
+        "/teams",
+        status_code=201,
+        response_model=TeamOut,
+        tags=["teams"],
+        summary="Form a grid's team (组团式服务)",
+    )
     async def form_team(body: TeamIn, principal: Principal = Depends(staff)) -> Document:
         return await teams.form_team(
             ctx, principal, body.grid_id, body.name, body.leader_resource_id, body.purpose
         )
 
-    @router.post("/teams/{team_id}/members", tags=["teams"], summary="Add a resource of the grid to its team")
+    @router.post(
+        "/teams/{team_id}/members",
+        response_model=TeamOut,
+        tags=["teams"],
+        summary="Add a resource of the grid to its team",
+    )
     async def add_member(
         team_id: Identifier, body: TeamMemberIn, principal: Principal = Depends(staff)
     ) -> Document:
         return await teams.add_member(ctx, principal, team_id, body.resource_id, body.role)
 
-    @router.post("/needs", status_code=201, tags=["three lists"], summary="Put a need on the needs list")
+    @router.post(
+        "/needs",
+        status_code=201,
+        response_model=NeedOut,
+        tags=["three lists"],
+        summary="Put a need on the needs list",
+    )
     async def publish_need(body: NeedIn, principal: Principal = Depends(staff)) -> Document:
         return await needs.publish_need(
             ctx,
@@ -208,29 +275,49 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             body.need_id,
         )
 
-    @router.get("/needs", tags=["three lists"])
+    @router.get("/needs", response_model=list[NeedOut], tags=["three lists"])
     async def list_needs(
         community_code: CommunityCode, principal: Principal = Depends(staff)
     ) -> list[Document]:
         return await needs.list_needs(ctx, principal, community_code)
 
     @router.post(
-        "/needs/{need_id}/claims", status_code=201, tags=["three lists"], summary="Claim a slot (atomic)"
+        "/needs/{need_id}/claims",
+        status_code=201,
+        response_model=NeedClaimOut,
+        tags=["three lists"],
+        summary="Claim a slot (atomic)",
     )
     async def claim(need_id: Identifier, body: ClaimIn, principal: Principal = Depends(anyone)) -> Document:
         return await needs.claim(ctx, principal, need_id, body.resource_id, body.team_id)
 
-    @router.post("/needs/{need_id}/claims/{claim_id}/complete", tags=["points"], summary="Task done: points")
+    @router.post(
+        "/needs/{need_id}/claims/{claim_id}/complete",
+        response_model=NeedOut,
+        tags=["points"],
+        summary="Task done: points",
+    )
     async def complete(
         need_id: Identifier, claim_id: Identifier, body: CompleteIn, principal: Principal = Depends(staff)
     ) -> Document:
         return await needs.complete_claim(ctx, principal, need_id, claim_id, body.hours)
 
-    @router.get("/needs/{need_id}/matches", tags=["three lists"], summary="Offers matching a need")
+    @router.get(
+        "/needs/{need_id}/matches",
+        response_model=list[OfferMatchOut],
+        tags=["three lists"],
+        summary="Offers matching a need",
+    )
     async def matches(need_id: Identifier, principal: Principal = Depends(staff)) -> list[Document]:
         return await needs.matches(ctx, principal, need_id)
 
-    @router.post("/offers", status_code=201, tags=["three lists"], summary="A unit's resource or project")
+    @router.post(
+        "/offers",
+        status_code=201,
+        response_model=OfferOut,
+        tags=["three lists"],
+        summary="A unit's resource or project",
+    )
     async def offer(body: OfferIn, principal: Principal = Depends(staff)) -> Document:
         return await needs.offer(
             ctx,
@@ -243,11 +330,21 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             body.offer_id,
         )
 
-    @router.get("/offers/{offer_id}", tags=["three lists"], summary="An offer of a unit's lists")
+    @router.get(
+        "/offers/{offer_id}",
+        response_model=OfferOut,
+        tags=["three lists"],
+        summary="An offer of a unit's lists",
+    )
     async def read_offer(offer_id: Identifier, principal: Principal = Depends(staff)) -> Document:
         return await needs.read_offer(ctx, principal, offer_id)
 
-    @router.patch("/offers/{offer_id}", tags=["three lists"], summary="Change an offer's title, text or tags")
+    @router.patch(
+        "/offers/{offer_id}",
+        response_model=OfferOut,
+        tags=["three lists"],
+        summary="Change an offer's title, text or tags",
+    )
     async def update_offer(
         offer_id: Identifier,
         body: OfferChangeIn,
@@ -264,7 +361,12 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             expected_version(if_match),
         )
 
-    @router.post("/offers/{offer_id}/withdraw", tags=["three lists"], summary="Withdraw an offer")
+    @router.post(
+        "/offers/{offer_id}/withdraw",
+        response_model=OfferOut,
+        tags=["three lists"],
+        summary="Withdraw an offer",
+    )
     async def withdraw_offer(
         offer_id: Identifier,
         body: WithdrawIn,
@@ -273,7 +375,12 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> Document:
         return await needs.withdraw_offer(ctx, principal, offer_id, body.reason, expected_version(if_match))
 
-    @router.get("/points/ranking", tags=["points"], summary="Points ranking of a community or a grid")
+    @router.get(
+        "/points/ranking",
+        response_model=RankingOut,
+        tags=["points"],
+        summary="Points ranking of a community or a grid",
+    )
     async def ranking(
         community_code: CommunityCode | None = None,
         grid_id: GridId | None = None,
@@ -285,6 +392,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     @router.post(
         "/points/{resource_id}/redeem",
         status_code=201,
+        response_model=PointsEntryOut,
         tags=["points"],
         summary="Redeem points (积分兑换): 409 beyond the balance",
     )
@@ -293,11 +401,21 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> Document:
         return await points.redeem(ctx, principal, resource_id, body.points, body.item, body.redemption_id)
 
-    @router.get("/points/{resource_id}", tags=["points"], summary="Balance and ledger of a resource")
+    @router.get(
+        "/points/{resource_id}",
+        response_model=BalanceOut,
+        tags=["points"],
+        summary="Balance and ledger of a resource",
+    )
     async def balance(resource_id: Identifier, principal: Principal = Depends(anyone)) -> Document:
         return await points.balance(ctx, principal, resource_id)
 
-    @router.get("/service-reports", tags=["resources"], summary="Record of service for the employer")
+    @router.get(
+        "/service-reports",
+        response_model=ServiceReportOut,
+        tags=["resources"],
+        summary="Record of service for the employer",
+    )
     async def service_report(
         resource_id: Identifier | None = None,
         unit_id: Identifier | None = None,

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from civicgrid_contracts.events.common import RequestChannel, RequestKind
-from civicgrid_contracts.values import CommunityCode, FreeText, GridId, Identifier, ShortText
-from civicgrid_resources.domain.requests import EscalationReason, Outcome, Urgency
+from civicgrid_contracts.values import CommunityCode, GridId, Identifier
+from civicgrid_resources.domain.requests import EscalationReason, Outcome, Status, Urgency
+from civicgrid_resources.entrypoints.schemas import (
+    Name,
+    RatesOut,
+    RebuildOut,
+    RequestOut,
+    RequestSummary,
+    Text,
+)
 from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import requests, supervision
 from civicgrid_resources.service_layer.context import Context
@@ -23,13 +31,13 @@ class RequestIn(BaseModel):
     community_code: CommunityCode
     channel: RequestChannel = RequestChannel.SERVICE_HALL
     kind: RequestKind
-    category: ShortText
+    category: Name
     urgency: Urgency = Urgency.ORDINARY
-    summary: FreeText = Field(min_length=1)
+    summary: Text = Field(min_length=1)
     building_code: Identifier | None = None
     grid_id: GridId | None = None
-    household: ShortText | None = Field(default=None, description="e.g. unit 2, room 301.")
-    address: FreeText | None = Field(default=None, description="Where, in the resident's words.")
+    household: Name | None = Field(default=None, description="e.g. unit 2, room 301.")
+    address: Text | None = Field(default=None, description="Where, in the resident's words.")
     resident_person_id: Identifier | None = Field(
         default=None, description="The resident's person id: they alone evaluate and reopen."
     )
@@ -42,7 +50,7 @@ class DispatchIn(BaseModel):
 
 class EscalateIn(BaseModel):
     reason: EscalationReason = EscalationReason.BEYOND_AUTHORITY
-    note: FreeText | None = None
+    note: Text | None = None
     assignee_ids: list[Identifier] | None = None
 
 
@@ -51,30 +59,30 @@ class AcceptIn(BaseModel):
 
 
 class NoteIn(BaseModel):
-    note: FreeText = Field(min_length=1)
+    note: Text = Field(min_length=1)
 
 
 class ResolveIn(BaseModel):
-    result: FreeText = Field(min_length=1)
+    result: Text = Field(min_length=1)
 
 
 class EvaluateIn(BaseModel):
     rating: int = Field(ge=1, le=5)
-    comment: FreeText | None = None
+    comment: Text | None = None
 
 
 class ReopenIn(BaseModel):
-    reason: FreeText = Field(min_length=1)
+    reason: Text = Field(min_length=1)
 
 
 class MoveIn(BaseModel):
     grid_id: GridId = Field(description="Another grid of the request's community, known from org-graph.")
-    note: FreeText | None = None
+    note: Text | None = None
 
 
 class CloseIn(BaseModel):
     outcome: Outcome
-    note: FreeText | None = None
+    note: Text | None = None
 
 
 def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
@@ -85,6 +93,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     @router.post(
         "",
         status_code=201,
+        response_model=RequestOut,
         summary="Record a resident's request (service hall, grid worker…)",
         description="201 when recorded; the same body again with the same `request_id` answers 200 with "
         "the request as it is now; the same `request_id` with other values is a 409 naming the fields.",
@@ -110,21 +119,35 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             response.status_code = 200
         return await requests.read(ctx, received.request.request_id, principal)
 
-    @router.get("", summary="Requests of a community (coordinators) or one's own (members)")
+    @router.get(
+        "",
+        response_model=list[RequestSummary],
+        summary="Requests of a community (coordinators) or one's own (members)",
+    )
     async def search(
         community_code: CommunityCode | None = None,
-        status: str | None = None,
+        status: Status | None = None,
         grid_id: GridId | None = None,
         limit: int = Query(default=100, ge=1, le=1000),
         principal: Principal = Depends(anyone),
     ) -> list[Document]:
-        return await requests.search(ctx, principal, community_code, status, grid_id, limit)
+        return await requests.search(
+            ctx, principal, community_code, status.value if status else None, grid_id, limit
+        )
 
-    @router.get("/{request_id}", summary="A request with its timeline and the actions allowed now")
+    @router.get(
+        "/{request_id}",
+        response_model=RequestOut,
+        summary="A request with its timeline and the actions allowed now",
+    )
     async def get(request_id: Identifier, principal: Principal = Depends(anyone)) -> Document:
         return await requests.read(ctx, request_id, principal)
 
-    @router.post("/{request_id}/dispatch", summary="Dispatch (or re-dispatch) to people of the team")
+    @router.post(
+        "/{request_id}/dispatch",
+        response_model=RequestOut,
+        summary="Dispatch (or re-dispatch) to people of the team",
+    )
     async def dispatch(
         request_id: Identifier,
         body: DispatchIn,
@@ -135,7 +158,11 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             ctx, request_id, principal, body.assignee_ids, expected_version(if_match)
         )
 
-    @router.post("/{request_id}/escalate", summary="Send up a tier (beyond authority, or declined)")
+    @router.post(
+        "/{request_id}/escalate",
+        response_model=RequestOut,
+        summary="Send up a tier (beyond authority, or declined)",
+    )
     async def escalate(
         request_id: Identifier,
         body: EscalateIn,
@@ -146,7 +173,11 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             ctx, request_id, principal, body.reason, body.note, body.assignee_ids, expected_version(if_match)
         )
 
-    @router.post("/{request_id}/decline", summary="The assignee declines: the request goes up a tier")
+    @router.post(
+        "/{request_id}/decline",
+        response_model=RequestOut,
+        summary="The assignee declines: the request goes up a tier",
+    )
     async def decline(
         request_id: Identifier,
         body: NoteIn,
@@ -157,7 +188,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             ctx, request_id, principal, EscalationReason.DECLINED, body.note, None, expected_version(if_match)
         )
 
-    @router.post("/{request_id}/accept", summary="An assignee accepts the request")
+    @router.post("/{request_id}/accept", response_model=RequestOut, summary="An assignee accepts the request")
     async def accept(
         request_id: Identifier,
         body: AcceptIn,
@@ -166,7 +197,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> Document:
         return await requests.accept(ctx, request_id, principal, body.assignee_id, expected_version(if_match))
 
-    @router.post("/{request_id}/progress", summary="Record progress")
+    @router.post("/{request_id}/progress", response_model=RequestOut, summary="Record progress")
     async def progress(
         request_id: Identifier,
         body: NoteIn,
@@ -175,7 +206,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> Document:
         return await requests.progress(ctx, request_id, principal, body.note, expected_version(if_match))
 
-    @router.post("/{request_id}/resolve", summary="Resolve with a result")
+    @router.post("/{request_id}/resolve", response_model=RequestOut, summary="Resolve with a result")
     async def resolve(
         request_id: Identifier,
         body: ResolveIn,
@@ -184,7 +215,11 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> Document:
         return await requests.resolve(ctx, request_id, principal, body.result, expected_version(if_match))
 
-    @router.post("/{request_id}/evaluate", summary="The resident rates the result (member token)")
+    @router.post(
+        "/{request_id}/evaluate",
+        response_model=RequestOut,
+        summary="The resident rates the result (member token)",
+    )
     async def evaluate(
         request_id: Identifier,
         body: EvaluateIn,
@@ -195,7 +230,9 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             ctx, request_id, principal, body.rating, body.comment, expected_version(if_match)
         )
 
-    @router.post("/{request_id}/reopen", summary="The resident (or a supervisor) reopens it")
+    @router.post(
+        "/{request_id}/reopen", response_model=RequestOut, summary="The resident (or a supervisor) reopens it"
+    )
     async def reopen(
         request_id: Identifier,
         body: ReopenIn,
@@ -204,7 +241,9 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> Document:
         return await requests.reopen(ctx, request_id, principal, body.reason, expected_version(if_match))
 
-    @router.post("/{request_id}/close", summary="Close as withdrawn, duplicate or unfounded")
+    @router.post(
+        "/{request_id}/close", response_model=RequestOut, summary="Close as withdrawn, duplicate or unfounded"
+    )
     async def close(
         request_id: Identifier,
         body: CloseIn,
@@ -215,7 +254,11 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             ctx, request_id, principal, body.outcome, body.note, expected_version(if_match)
         )
 
-    @router.post("/{request_id}/move", summary="Move to another grid of the community (wrongly located)")
+    @router.post(
+        "/{request_id}/move",
+        response_model=RequestOut,
+        summary="Move to another grid of the community (wrongly located)",
+    )
     async def move(
         request_id: Identifier,
         body: MoveIn,
@@ -233,22 +276,38 @@ def build_supervision_router(ctx: Context, auth: Authenticator) -> APIRouter:
     router = APIRouter(prefix="/supervision", tags=["supervision"])
     staff = auth.require(Role.ADMIN, Role.COORDINATOR)
 
-    @router.get("/rates", summary="Response, resolution and satisfaction rates per grid/community/street")
+    @router.get(
+        "/rates",
+        response_model=RatesOut,
+        summary="Response, resolution and satisfaction rates per grid/community/street",
+    )
     async def rates(
-        region: str = Query(description="A grid id or a region code (street 420106002, city 4201, …)"),
-        group_by: str = Query(default="community", description="grid, community, street or district"),
+        region: str = Query(
+            description="A grid id or a region code (street 420106002, city 4201, …)",
+            min_length=2,
+            max_length=15,
+            pattern=r"^[0-9]+$",
+        ),
+        group_by: Literal["grid", "community", "street", "district"] = Query(default="community"),
         principal: Principal = Depends(staff),
     ) -> Document:
         return await supervision.rates(ctx, principal, region, group_by)
 
-    @router.get("/overdue", summary="Open requests past their deadline, oldest first")
+    @router.get(
+        "/overdue",
+        response_model=list[RequestSummary],
+        summary="Open requests past their deadline, oldest first",
+    )
     async def overdue(
-        region: str, limit: int = Query(default=100, ge=1, le=1000), principal: Principal = Depends(staff)
+        region: str = Query(min_length=2, max_length=15, pattern=r"^[0-9]+$"),
+        limit: int = Query(default=100, ge=1, le=1000),
+        principal: Principal = Depends(staff),
     ) -> list[Document]:
         return await supervision.overdue(ctx, principal, region, limit)
 
     @router.post(
         "/statistics/rebuild",
+        response_model=RebuildOut,
         summary="Recompute the dashboards' statistics from the request documents (admin; run when quiet)",
     )
     async def rebuild_statistics(principal: Principal = Depends(auth.require(Role.ADMIN))) -> Document:

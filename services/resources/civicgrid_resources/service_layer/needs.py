@@ -14,8 +14,8 @@ from civicgrid_resources.service_layer import points
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ids import new_id
 from civicgrid_resources.service_layer.ports import View
-from civicgrid_runtime.auth import Principal
-from civicgrid_runtime.errors import Conflict, InvalidInput, PermissionDenied
+from civicgrid_runtime.auth import Principal, Role
+from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 
 
 async def publish_need(
@@ -34,9 +34,21 @@ async def publish_need(
     return await ctx.views.need(need.need_id)
 
 
+async def _may_see(ctx: Context, principal: Principal, need: Need) -> bool:
+    """Coordinators of the need's community, and members who reported in to that community."""
+    if principal.can_manage(need.community_code):
+        return True
+    if Role.MEMBER not in principal.roles or not principal.person_id:
+        return False
+    mine = await ctx.uow.resources.of_person(principal.person_id)
+    return any(r.community_code == need.community_code for r in mine)
+
+
 async def _ensure_may_claim_for(
-    ctx: Context, principal: Principal, resource_id: str | None, team_id: str | None
+    ctx: Context, principal: Principal, need: Need, resource_id: str | None, team_id: str | None
 ) -> None:
+    """Both sides of the claim: the caller may act for the claimant, and the claimant serves the
+    need's community."""
     if (resource_id is None) == (team_id is None):
         raise InvalidInput("a need is claimed by a resource or by a team: give exactly one of them")
     if resource_id is not None:
@@ -45,10 +57,18 @@ async def _ensure_may_claim_for(
             resource.person_id and principal.is_person(resource.person_id)
         ):
             raise PermissionDenied(f"{principal.subject} may not claim for {resource_id}")
-        return
-    assert team_id is not None
-    team = await ctx.uow.teams.get(team_id)
-    principal.ensure_can_manage(team.grid_id)
+        community = resource.community_code
+    else:
+        assert team_id is not None
+        team = await ctx.uow.teams.get(team_id)
+        principal.ensure_can_manage(team.grid_id)
+        community = team.community_code
+    if community != need.community_code:
+        raise RuleViolation(
+            "claimant_in_community",
+            f"{resource_id or team_id} serves community {community}, not the need's community: "
+            "report in there first",
+        )
 
 
 def claim_view(need: Need, claim: NeedClaim) -> View:
@@ -68,11 +88,15 @@ def claim_view(need: Need, claim: NeedClaim) -> View:
 async def claim(
     ctx: Context, principal: Principal, need_id: str, resource_id: str | None, team_id: str | None
 ) -> View:
-    await ctx.uow.needs.get(need_id)
-    await _ensure_may_claim_for(ctx, principal, resource_id, team_id)
+    need = await ctx.uow.needs.find(need_id)
+    if need is None or not await _may_see(ctx, principal, need):
+        raise NotFound(f"no need {need_id!r}")  # the same answer whether it exists elsewhere or not
+    await _ensure_may_claim_for(ctx, principal, need, resource_id, team_id)
     claim_id, now = new_id("claim"), ctx.now()
-    need, taken = await ctx.uow.change(Need, need_id, lambda n: n.claim(claim_id, resource_id, team_id, now))
-    return claim_view(need, taken)
+    claimed, taken = await ctx.uow.change(
+        Need, need_id, lambda n: n.claim(claim_id, resource_id, team_id, now)
+    )
+    return claim_view(claimed, taken)
 
 
 async def complete_claim(

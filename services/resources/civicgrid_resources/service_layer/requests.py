@@ -238,7 +238,7 @@ def _at_version(request: ServiceRequest, expected_version: int | None) -> None:
 async def _store(ctx: Context, request: ServiceRequest) -> View:
     """Stored only if nobody changed it since it was read (else a 409: reload and decide again)."""
     await ctx.uow.save(request)
-    return await ctx.views.request(request.request_id)
+    return {**await ctx.views.request(request.request_id), "allowed_actions": request.allowed_actions()}
 
 
 async def _assignee(ctx: Context, assignee_id: str) -> Assignee:
