@@ -1,0 +1,3 @@
+from deploy.k8s.render import main
+
+raise SystemExit(main())
