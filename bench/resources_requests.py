@@ -41,10 +41,7 @@ from civicgrid_contracts.catalogue import new_event
 from civicgrid_contracts.events import org
 from civicgrid_contracts.events.common import RequestKind, Urgency
 from civicgrid_contracts.events.municipal import HotlineRequestSubmitted
-from civicgrid_resources.adapters.documents import request_fields, resource_fields
-from civicgrid_resources.adapters.locks import DocumentLocks
-from civicgrid_resources.adapters.mongo import Deadlines
-from civicgrid_resources.adapters.statistics import RequestStatistics, Totals
+from civicgrid_resources.adapters.bulk import load_requests, load_resources
 from civicgrid_resources.bootstrap import create_app
 from civicgrid_resources.domain.deployment import ReportInBasis, ReportInStatus, Resource, ResourceKind
 from civicgrid_resources.domain.requests import (
@@ -294,74 +291,44 @@ def synthetic_request(i: int, community: str, now: datetime, sla: SlaPolicy) -> 
 async def load_city(
     settings: ResourcesSettings, communities: list[str], n_requests: int, resources_per_community: int
 ) -> dict[str, Any]:
-    """A year of a city's requests and its report-in resources, written straight into the store with
-    the service's own document mapping; the dashboards' buckets summed from the same documents with
-    the service's own ``Totals`` and written by its ``RequestStatistics``."""
+    """A year of a city's requests and its report-in resources, written straight into the store by the
+    service's bulk loader (its own document mapping; deadlines and statistics made to agree)."""
     async with Service(settings.model_copy(update={"run_background_workers": False})):
         pass  # a first start creates the collections' indexes, kept up to date by the load below
     client = create_client(settings.mongo_uri, "bench")
     db = client[settings.mongo_database]
     sla = settings.sla_policy()
     now = datetime.now(UTC)
-    totals = Totals()
-    deadlines: list[dict[str, Any]] = []
     start = time.time()
-    batch: list[dict[str, Any]] = []
-    for i in range(n_requests):
-        community = communities[i % len(communities)]
-        request = synthetic_request(i, community, now, sla)
-        fields = request_fields(request)
-        totals.add(fields)
-        batch.append(
-            {"_id": request.request_id, **fields, "version": 1, "outbox": {}, "outbox_pending": False}
-        )
-        entry = Deadlines.entry(fields)  # the open ones are tracked, as the service does
-        if entry is not None:
-            deadlines.append({"_id": request.request_id, **entry})
-        if len(batch) == 5000:
-            await db["requests"].insert_many(batch, ordered=False)
-            batch = []
-    if batch:
-        await db["requests"].insert_many(batch, ordered=False)
-    for first in range(0, len(deadlines), 5000):
-        await db["deadlines"].insert_many(deadlines[first : first + 5000], ordered=False)
+    year = (synthetic_request(i, communities[i % len(communities)], now, sla) for i in range(n_requests))
+    loaded = await load_requests(db, year)  # requests, their deadlines, and the statistics' buckets
     requests_loaded = time.time() - start
     start = time.time()
-    batch = []
-    for community in communities:
-        for j in range(resources_per_community):
-            resource = Resource(
-                resource_id=f"res-{community}-{j}",
-                community_code=community,
-                kind=ResourceKind.IN_SERVICE_MEMBER,
-                display_name="member",
-                basis=ReportInBasis.PAIRED,
-                reported_at=now,
-                person_id=f"pm-{community}-{j}",
-                status=ReportInStatus.CONFIRMED,
-            )
-            batch.append(
-                {"_id": resource.resource_id, **resource_fields(resource), "version": 1, "outbox": {}}
-            )
-            if len(batch) == 5000:
-                await db["resources"].insert_many(batch, ordered=False)
-                batch = []
-    if batch:
-        await db["resources"].insert_many(batch, ordered=False)
+    people = (
+        Resource(
+            resource_id=f"res-{community}-{j}",
+            community_code=community,
+            kind=ResourceKind.IN_SERVICE_MEMBER,
+            display_name="member",
+            basis=ReportInBasis.PAIRED,
+            reported_at=now,
+            person_id=f"pm-{community}-{j}",
+            status=ReportInStatus.CONFIRMED,
+        )
+        for community in communities
+        for j in range(resources_per_community)
+    )
+    resources = await load_resources(db, people)
     resources_loaded = time.time() - start
-    start = time.time()
-    await RequestStatistics(db["request_statistics"], DocumentLocks(db["locks"])).replace_all(totals)
-    buckets_written = time.time() - start
     await client.close()
     return {
-        "requests": n_requests,
-        "resources": resources_per_community * len(communities),
+        "requests": loaded.documents,
+        "resources": resources.documents,
         "communities": len(communities),
-        "statistics_buckets": len(totals.buckets),
-        "open_requests_tracked": len(deadlines),
-        "load_requests_seconds": round(requests_loaded, 1),
+        "statistics_buckets": loaded.statistics_buckets,
+        "open_requests_tracked": loaded.open_requests_tracked,
+        "load_requests_and_buckets_seconds": round(requests_loaded, 1),
         "load_resources_seconds": round(resources_loaded, 1),
-        "write_buckets_seconds": round(buckets_written, 1),
     }
 
 
