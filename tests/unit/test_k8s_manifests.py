@@ -21,7 +21,10 @@ from civicgrid_contracts.catalogue import all_topics, redrive_topic
 from civicgrid_notifications.settings import NotificationsSettings
 from civicgrid_orggraph.settings import OrgGraphSettings
 from civicgrid_resources.settings import ResourcesSettings
+from civicgrid_runtime.auth import TokenVerifier
 from civicgrid_runtime.auth.keys import PUBLIC_NAME
+from civicgrid_runtime.auth.principal import Role
+from civicgrid_runtime.auth.tokens import TokenIssuer
 from civicgrid_runtime.settings import ServiceSettings
 from deploy.k8s import render as k8s
 
@@ -304,6 +307,29 @@ def test_no_secret_is_committed_and_an_overlay_without_its_secrets_does_not_rend
         with pytest.raises(k8s.K8sError, match="secrets/"):
             k8s.kustomize_build(kustomize, copy_root / "overlays" / overlay)
     assert of_kind(k8s.kustomize_build(kustomize, copy_root / "base"), "Secret") == []
+
+
+def test_the_secrets_tool_fills_an_overlay_once_and_dev_tokens_verify_with_the_mounted_key(
+    rendered: dict[str, list[Obj]], tmp_path: Path
+) -> None:
+    secrets_dir = tmp_path / "secrets"
+    written = k8s.write_secrets(secrets_dir, dev_jwt_pair=True)
+    assert {f.path for f in k8s.SECRET_FILES} <= {str(p.relative_to(secrets_dir)) for p in written}
+    before = {p: p.read_bytes() for p in written}
+    assert k8s.write_secrets(secrets_dir, dev_jwt_pair=True) == []
+    assert {p: p.read_bytes() for p in written} == before
+    password = env_file((secrets_dir / "org-graph.env").read_text())["ORGGRAPH_NEO4J_PASSWORD"]
+    assert env_file((secrets_dir / "neo4j-auth.env").read_text()) == {"NEO4J_AUTH": f"neo4j/{password}"}
+    with pytest.raises(k8s.K8sError, match="jwt-public-key"):
+        k8s.write_secrets(tmp_path / "prod-secrets")
+
+    env = pod_environment(rendered["dev"], "resources")
+    token = TokenIssuer(secrets_dir / "jwt", env["RESOURCES_JWT_ISSUER"], env["RESOURCES_JWT_AUDIENCE"]).mint(
+        "admin-all", [Role.ADMIN]
+    )
+    public_key = (secrets_dir / "jwt" / PUBLIC_NAME).read_bytes()
+    verifier = TokenVerifier(public_key, env["RESOURCES_JWT_ISSUER"], env["RESOURCES_JWT_AUDIENCE"])
+    assert Role.ADMIN in verifier.verify(token).roles
 
 
 def test_mongodb_users_may_write_their_own_database_only(rendered: dict[str, list[Obj]]) -> None:
