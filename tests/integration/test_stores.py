@@ -144,3 +144,32 @@ async def test_neo4j_outbox_nodes_commit_with_the_change_and_roll_back_with_it(n
     ours = [p for p in await store.fetch_pending(10_000) if p.event.id == kept.id]
     await store.mark_published(ours)
     assert kept.id not in {p.event.id for p in await store.fetch_pending(10_000)}
+
+
+async def test_marking_published_under_the_documents_guard_never_undoes_a_concurrent_change(
+    mongo_client, unique
+):
+    """On FerretDB 1.24 an update racing another on the same document can undo it; a service whose
+    writes hold a per-document guard gives the outbox the same guard, and nothing is lost."""
+    db = mongo_client[f"t_{unique}"]
+    locks: dict[object, asyncio.Lock] = {}
+
+    def guard(collection: str, doc_id: object) -> asyncio.Lock:
+        return locks.setdefault((collection, doc_id), asyncio.Lock())
+
+    events = [population_reported(residents=n) for n in range(30)]
+    await db.communities.insert_one({"_id": "420106002003", **new_document_outbox(events)})
+    outbox = MongoEmbeddedOutbox([db.communities], guard=guard)
+    pending = await outbox.fetch_pending(100)
+    assert len(pending) == 30
+
+    async def change(n: int) -> None:
+        async with guard("communities", "420106002003"):
+            await db.communities.update_one({"_id": "420106002003"}, {"$set": {f"figures.f{n}": n}})
+
+    await asyncio.gather(*(change(n) for n in range(30)), *(outbox.mark_published([p]) for p in pending))
+    final = await db.communities.find_one({"_id": "420106002003"})
+    assert final is not None
+    assert final["figures"] == {f"f{n}": n for n in range(30)}, "every concurrent change kept"
+    assert final["outbox"] == {}
+    assert final["outbox_pending"] is False

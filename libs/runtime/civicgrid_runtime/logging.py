@@ -134,7 +134,7 @@ class KafkaOutageFilter(logging.Filter):
             return
         since, at, last, suppressed = down
         logging.getLogger(OUTAGE_LOGGER).warning(
-            "Kafka answers again: no connection error for %.0f s after %.0f s of errors (since %s); "
+            "Kafka answers again: no connection error for %.0f s, after %.1f s of errors (since %s); "
             "%d repeated error lines suppressed",
             self.quiet_seconds,
             last - since,

@@ -149,7 +149,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def _log_unavailable(error: BaseException) -> None:
-    log.warning("answered 503: a store or the broker is unavailable", error=redact_text(describe(error)))
+    log.warning(
+        "answered 503: a store or the broker is unavailable", error=redact_text(describe(error))[:300]
+    )
 
 
 class ProblemMiddleware:
