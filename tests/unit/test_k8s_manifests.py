@@ -68,6 +68,12 @@ def containers(deployment: Obj) -> list[Obj]:
     return found
 
 
+def init_containers(deployment: Obj) -> list[Obj]:
+    found = deployment["spec"]["template"]["spec"].get("initContainers", [])
+    assert isinstance(found, list)
+    return found
+
+
 # --------------------------------------------------------------------------- schemas
 
 
@@ -132,11 +138,27 @@ def test_every_deployment_has_liveness_readiness_and_startup_probes_on_the_servi
 
 
 @pytest.mark.parametrize("overlay", k8s.OVERLAYS)
+def test_services_start_only_once_the_catalogue_topics_exist(
+    rendered: dict[str, list[Obj]], overlay: str
+) -> None:
+    for deployment in of_kind(rendered[overlay], "Deployment"):
+        name = deployment["metadata"]["name"]
+        (wait,) = init_containers(deployment)
+        (service,) = containers(deployment)
+        assert wait["image"] == service["image"]
+        assert wait["envFrom"] == [e for e in service["envFrom"] if "configMapRef" in e]
+        assert wait["command"][:2] == ["python", "-c"]
+        assert "from civicgrid_contracts.catalogue import all_topics" in wait["command"][2]
+        assert wait["command"][3] == f"{SERVICES[name][1]}KAFKA_BOOTSTRAP_SERVERS"
+        compile(wait["command"][2], f"{name}/wait-for-topics", "exec")
+
+
+@pytest.mark.parametrize("overlay", k8s.OVERLAYS)
 def test_every_container_requests_and_limits_cpu_and_memory(
     rendered: dict[str, list[Obj]], overlay: str
 ) -> None:
     for deployment in of_kind(rendered[overlay], "Deployment"):
-        for container in containers(deployment):
+        for container in containers(deployment) + init_containers(deployment):
             resources = container["resources"]
             assert set(resources["requests"]) == {"cpu", "memory"}, deployment["metadata"]["name"]
             assert set(resources["limits"]) == {"cpu", "memory"}, deployment["metadata"]["name"]
@@ -151,12 +173,14 @@ def test_service_pods_run_as_non_root_on_a_read_only_root_filesystem_without_cap
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
         assert pod["automountServiceAccountToken"] is False
-        for container in containers(deployment):
+        for container in containers(deployment) + init_containers(deployment):
             security = container["securityContext"]
             assert security["readOnlyRootFilesystem"] is True
             assert security["allowPrivilegeEscalation"] is False
             assert security["capabilities"] == {"drop": ["ALL"]}
-            mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+            mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+            if container["name"] == "wait-for-topics":
+                continue
             assert "/tmp" in mounts
             assert all(m.get("readOnly") for path, m in mounts.items() if path != "/tmp")
 
