@@ -49,7 +49,7 @@ from civicgrid_contracts.catalogue import all_topics, redrive_topic
 from civicgrid_runtime.auth.keys import PRIVATE_NAME, PUBLIC_NAME, ensure_dev_keys
 from deploy.local.cache import BuildError, CacheEntry, file_lock, fingerprint, run_step
 from deploy.local.config import Settings
-from deploy.local.toolchain import require
+from deploy.local.toolchain import ToolchainError, require
 
 K8S_DIR = Path(__file__).resolve().parent
 OVERLAYS = ("dev", "prod")
@@ -101,7 +101,13 @@ def kustomize_binary(cache_dir: Path | None = None, report: Report = print) -> P
     with file_lock(root.parent / f".{KUSTOMIZE_VERSION}.lock"):
         if entry.is_complete() and binary.is_file():
             return binary
-        go = require(["go"], needed_for=["kustomize (renders deploy/k8s)"])["go"]
+        try:
+            go = require(["go"])["go"]
+        except ToolchainError:
+            raise K8sError(
+                f"rendering deploy/k8s needs kustomize {KUSTOMIZE_VERSION}, built once with Go 1.24 or newer "
+                f"(`go install {KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION}`), and `go` is not on PATH"
+            ) from None
         report(f"kustomize: go install {KUSTOMIZE_MODULE}@{KUSTOMIZE_VERSION} into {root} (first run only)")
         root.mkdir(parents=True, exist_ok=True)
         entry.invalidate()

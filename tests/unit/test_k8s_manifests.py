@@ -77,6 +77,14 @@ def init_containers(deployment: Obj) -> list[Obj]:
 # --------------------------------------------------------------------------- schemas
 
 
+def test_without_go_the_renderer_is_an_error_that_names_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(k8s.K8sError, match=rf"kustomize {k8s.KUSTOMIZE_VERSION}.*Go 1\.24"):
+        k8s.kustomize_binary(tmp_path / "cache", report=lambda message: None)
+
+
 @pytest.mark.parametrize("overlay", k8s.OVERLAYS)
 def test_every_rendered_object_validates_against_the_kubernetes_or_crd_schema(
     rendered: dict[str, list[Obj]], overlay: str
