@@ -12,7 +12,7 @@ import pytest
 
 from civicgrid_resources.adapters.statistics import COUNTERS, counters_of
 from civicgrid_resources.service_layer.ids import new_id
-from tests.integration.resources.conftest import Running
+from tests.integration.resources.conftest import STREET, Running, running
 from tests.support.kafka import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -109,3 +109,63 @@ async def test_five_hundred_requests_posted_at_once_to_one_grid_are_all_taken_an
 
     assert await wait_for(folded, timeout=120)
     assert _same(await _figures(service, grid), stored)
+
+
+class DiesOnSecondUpdate:
+    """The buckets of a folder that dies after writing its first bucket."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.updates = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    async def update_one(self, *args: Any, **kwargs: Any) -> Any:
+        self.updates += 1
+        if self.updates == 2:
+            raise ConnectionError("the folder died between two buckets")
+        return await self._real.update_one(*args, **kwargs)
+
+
+async def test_a_folder_that_dies_half_way_leaves_the_figures_exact_and_the_next_fold_finishes_it(
+    make_settings: Any, mongo_client: Any
+) -> None:
+    settings = make_settings(statistics_fold_interval_seconds=3600)  # this test folds by hand
+    async with running(settings) as service:
+        community = f"{STREET}777"
+        a, b = community + "001", community + "002"
+        await service.seed_places(community, {a: [], b: []})
+        h = service.auth()
+        body = {"community_code": community, "kind": "help", "category": "repairs", "summary": "门禁"}
+        ids = []
+        for grid in (a, a, a, a, b, b):
+            r = await service.client.post("/requests", json={**body, "grid_id": grid}, headers=h)
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+        for request_id in ids[:2]:  # moved: one journal entry leaves a, the same entry enters b
+            r = await service.client.post(f"/requests/{request_id}/move", json={"grid_id": b}, headers=h)
+            assert r.status_code == 200, r.text
+        assert (
+            await service.client.post(f"/requests/{ids[5]}/accept", json={}, headers=h)
+        ).status_code == 200
+
+        async def by_grid() -> dict[str, tuple[int, int, float | None]]:
+            r = await service.client.get(f"/supervision/rates?region={community}&group_by=grid", headers=h)
+            return {g["grid"]: (g["total"], g["open"], g["response_rate"]) for g in r.json()["groups"]}
+
+        expected = {a: (2, 2, 0.0), b: (4, 4, 0.25)}
+        assert await by_grid() == expected
+        statistics = service.store.statistics
+        real = statistics.collection
+        statistics.collection = DiesOnSecondUpdate(real)  # type: ignore[assignment]
+        try:
+            with pytest.raises(ConnectionError):
+                await statistics.fold()
+        finally:
+            statistics.collection = real
+        assert await by_grid() == expected, "half a fold counts nothing twice and loses nothing"
+        assert await statistics.fold() > 0
+        assert await statistics.journal.find_one({"parts.place.community_code": community}) is None
+        assert await by_grid() == expected
+    await mongo_client.drop_database(settings.mongo_database)

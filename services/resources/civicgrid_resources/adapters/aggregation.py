@@ -18,7 +18,8 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-Document = dict[str, Any]
+from civicgrid_resources.adapters.documents import Document
+
 _FERRETDB: dict[int, bool] = {}
 
 

@@ -24,9 +24,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from civicgrid_resources.adapters.documents import Document
 from civicgrid_runtime.errors import Conflict
-
-Document = dict[str, Any]
 
 
 class DocumentLocks:

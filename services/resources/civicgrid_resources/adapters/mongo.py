@@ -11,9 +11,10 @@ secondary index: every query not by ``_id`` reads the whole collection):
 - ``deadlines``: one entry per open request with its ``due_at`` and places (the SLA sweeper and the
   overdue figures read this).
 
-They are written right after the aggregate's own update, under its lease. The aggregate document
-stays the truth: a crash between the two writes leaves the side entry missing or stale, and
-``reconcile`` (run at start and periodically) rebuilds them from the documents.
+They are written before the aggregate's own update, under its lease (a request's statistics journal
+entry too, see ``statistics``): a crash in between leaves an entry that finds nothing to do, never a
+change nobody looks at. ``reconcile`` (a periodic safety net for documents changed by hand) rebuilds
+them from the documents.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -29,7 +30,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from civicgrid_contracts.envelope import CloudEvent
-from civicgrid_resources.adapters.documents import request_fields
+from civicgrid_resources.adapters.documents import Document, request_fields
 from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.indexes import ensure_index
 from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
@@ -39,7 +40,6 @@ from civicgrid_resources.domain.requests import ServiceRequest
 from civicgrid_runtime.errors import Conflict, NotFound
 from civicgrid_runtime.stores.mongo import MongoInbox
 
-Document = dict[str, Any]
 T = TypeVar("T")
 # (document id, the fields written, the document before the write or None for an insert)
 AfterWrite = Callable[[str, Document, Document | None], Awaitable[None]]

@@ -19,11 +19,10 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_resources.adapters.documents import Document
 from civicgrid_resources.adapters.indexes import ensure_index
 from civicgrid_resources.adapters.locks import DocumentLocks, upsert_fields
 from civicgrid_runtime.outbox import PendingEvent
-
-Document = dict[str, Any]
 
 
 class LockedEmbeddedOutbox:

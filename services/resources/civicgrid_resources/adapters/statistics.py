@@ -30,16 +30,14 @@ import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from civicgrid_resources.adapters.documents import Document
 from civicgrid_resources.adapters.locks import DocumentLocks
 from civicgrid_runtime.errors import Conflict
-
-Document = dict[str, Any]
 
 # counter name → the request document's field (``None``: every request counts 1)
 COUNTERS: dict[str, str | None] = {

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_resources.adapters import documents as docs
 from civicgrid_resources.adapters.aggregation import grouped_sums
+from civicgrid_resources.adapters.documents import Document
 from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.mongo import AggregateCollection, Change, MongoStore
 from civicgrid_resources.domain.deployment import Offer, Resource
@@ -23,7 +24,6 @@ from civicgrid_resources.domain.requests import ServiceRequest
 from civicgrid_resources.domain.teams import Team
 from civicgrid_resources.service_layer.ports import Aggregate, Cause, RelayWaker
 
-Document = docs.Document
 A = TypeVar("A")
 R = TypeVar("R")
 

@@ -282,11 +282,12 @@ class ServiceRequest:
 
     def dispatch(self, tier: Tier, assignees: list[Assignee], actor: Actor, now: datetime) -> None:
         """First dispatch, or re-dispatch to other people at the current tier."""
-        self.status = self._move(Action.DISPATCH)
+        target = self._move(Action.DISPATCH)
         if not assignees:
             raise InvalidInput("a dispatch needs at least one assignee")
         if self.tier is not None and TIER_ORDER.index(tier) > TIER_ORDER.index(self.tier):
             raise InvalidInput("to send a request to a higher tier, escalate it")
+        self.status = target
         self._assign(tier, assignees, actor, now, "dispatch")
 
     def escalate(
@@ -384,9 +385,10 @@ class ServiceRequest:
         return True
 
     def accept(self, assignee_id: str, actor: Actor, now: datetime) -> None:
-        self.status = self._move(Action.ACCEPT)
+        target = self._move(Action.ACCEPT)
         if assignee_id not in {a.assignee_id for a in self.assignees}:
             raise InvalidInput(f"{assignee_id} is not among the assignees of {self.request_id}")
+        self.status = target
         self.accepted_by = assignee_id
         if self.first_response_at is None:
             self.first_response_at = now

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -29,10 +28,9 @@ from civicgrid_resources.entrypoints.schemas import (
 from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import deployment, needs, points, teams
 from civicgrid_resources.service_layer.context import Context
+from civicgrid_resources.service_layer.ports import View
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.http import Authenticator
-
-Document = dict[str, Any]
 
 
 class SlotIn(BaseModel):
@@ -136,7 +134,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["resources"],
         summary="Report in (报到)",
     )
-    async def report_in(body: ReportInIn, principal: Principal = Depends(anyone)) -> Document:
+    async def report_in(body: ReportInIn, principal: Principal = Depends(anyone)) -> View:
         new = deployment.ReportIn(
             community_code=body.community_code,
             kind=body.kind,
@@ -163,11 +161,11 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         kind: ResourceKind | None = None,
         grid_id: GridId | None = None,
         principal: Principal = Depends(staff),
-    ) -> list[Document]:
+    ) -> list[View]:
         return await deployment.search(ctx, principal, community_code, kind.value if kind else None, grid_id)
 
     @router.get("/resources/{resource_id}", response_model=ResourceOut, tags=["resources"])
-    async def get(resource_id: Identifier, principal: Principal = Depends(anyone)) -> Document:
+    async def get(resource_id: Identifier, principal: Principal = Depends(anyone)) -> View:
         return await deployment.read(ctx, principal, resource_id)
 
     @router.post(
@@ -176,7 +174,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["resources"],
         summary="The community confirms",
     )
-    async def confirm(resource_id: Identifier, principal: Principal = Depends(staff)) -> Document:
+    async def confirm(resource_id: Identifier, principal: Principal = Depends(staff)) -> View:
         return await deployment.confirm(ctx, principal, resource_id)
 
     @router.post(
@@ -185,9 +183,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["grids"],
         summary="Join a grid (进群入格)",
     )
-    async def join(
-        resource_id: Identifier, body: JoinGridIn, principal: Principal = Depends(staff)
-    ) -> Document:
+    async def join(resource_id: Identifier, body: JoinGridIn, principal: Principal = Depends(staff)) -> View:
         return await deployment.join_grid(
             ctx, principal, resource_id, body.grid_id, body.role, body.period_start, body.period_end
         )
@@ -200,7 +196,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     )
     async def leave(
         resource_id: Identifier, grid_id: GridId, body: LeaveGridIn, principal: Principal = Depends(staff)
-    ) -> Document:
+    ) -> View:
         return await deployment.leave_grid(ctx, principal, resource_id, grid_id, body.period_end, body.reason)
 
     @router.get(
@@ -209,7 +205,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["grids"],
         summary="A person's grids",
     )
-    async def person_grids(person_id: Identifier, principal: Principal = Depends(anyone)) -> list[Document]:
+    async def person_grids(person_id: Identifier, principal: Principal = Depends(anyone)) -> list[View]:
         return await deployment.person_grids(ctx, principal, person_id)
 
     @router.get(
@@ -220,7 +216,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     )
     async def community_grids(
         community_code: CommunityCode, principal: Principal = Depends(staff)
-    ) -> list[Document]:
+    ) -> list[View]:
         principal.ensure_can_manage(community_code)
         grids = await ctx.places.grids_of(community_code)
         return [
@@ -230,7 +226,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     @router.get(
         "/grids/{grid_id}/team", response_model=TeamOut, tags=["teams"], summary="A grid's service team"
     )
-    async def grid_team(grid_id: GridId, principal: Principal = Depends(staff)) -> Document:
+    async def grid_team(grid_id: GridId, principal: Principal = Depends(staff)) -> View:
         return await teams.grid_team(ctx, principal, grid_id)
 
     @router.post(
@@ -240,7 +236,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["teams"],
         summary="Form a grid's team (组团式服务)",
     )
-    async def form_team(body: TeamIn, principal: Principal = Depends(staff)) -> Document:
+    async def form_team(body: TeamIn, principal: Principal = Depends(staff)) -> View:
         return await teams.form_team(
             ctx, principal, body.grid_id, body.name, body.leader_resource_id, body.purpose
         )
@@ -253,7 +249,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     )
     async def add_member(
         team_id: Identifier, body: TeamMemberIn, principal: Principal = Depends(staff)
-    ) -> Document:
+    ) -> View:
         return await teams.add_member(ctx, principal, team_id, body.resource_id, body.role)
 
     @router.post(
@@ -263,7 +259,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["three lists"],
         summary="Put a need on the needs list",
     )
-    async def publish_need(body: NeedIn, principal: Principal = Depends(staff)) -> Document:
+    async def publish_need(body: NeedIn, principal: Principal = Depends(staff)) -> View:
         return await needs.publish_need(
             ctx,
             principal,
@@ -276,9 +272,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         )
 
     @router.get("/needs", response_model=list[NeedOut], tags=["three lists"])
-    async def list_needs(
-        community_code: CommunityCode, principal: Principal = Depends(staff)
-    ) -> list[Document]:
+    async def list_needs(community_code: CommunityCode, principal: Principal = Depends(staff)) -> list[View]:
         return await needs.list_needs(ctx, principal, community_code)
 
     @router.post(
@@ -288,7 +282,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["three lists"],
         summary="Claim a slot (atomic)",
     )
-    async def claim(need_id: Identifier, body: ClaimIn, principal: Principal = Depends(anyone)) -> Document:
+    async def claim(need_id: Identifier, body: ClaimIn, principal: Principal = Depends(anyone)) -> View:
         return await needs.claim(ctx, principal, need_id, body.resource_id, body.team_id)
 
     @router.post(
@@ -299,7 +293,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     )
     async def complete(
         need_id: Identifier, claim_id: Identifier, body: CompleteIn, principal: Principal = Depends(staff)
-    ) -> Document:
+    ) -> View:
         return await needs.complete_claim(ctx, principal, need_id, claim_id, body.hours)
 
     @router.get(
@@ -308,7 +302,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["three lists"],
         summary="Offers matching a need",
     )
-    async def matches(need_id: Identifier, principal: Principal = Depends(staff)) -> list[Document]:
+    async def matches(need_id: Identifier, principal: Principal = Depends(staff)) -> list[View]:
         return await needs.matches(ctx, principal, need_id)
 
     @router.post(
@@ -318,7 +312,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["three lists"],
         summary="A unit's resource or project",
     )
-    async def offer(body: OfferIn, principal: Principal = Depends(staff)) -> Document:
+    async def offer(body: OfferIn, principal: Principal = Depends(staff)) -> View:
         return await needs.offer(
             ctx,
             principal,
@@ -336,7 +330,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["three lists"],
         summary="An offer of a unit's lists",
     )
-    async def read_offer(offer_id: Identifier, principal: Principal = Depends(staff)) -> Document:
+    async def read_offer(offer_id: Identifier, principal: Principal = Depends(staff)) -> View:
         return await needs.read_offer(ctx, principal, offer_id)
 
     @router.patch(
@@ -350,7 +344,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: OfferChangeIn,
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await needs.update_offer(
             ctx,
             principal,
@@ -372,7 +366,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: WithdrawIn,
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await needs.withdraw_offer(ctx, principal, offer_id, body.reason, expected_version(if_match))
 
     @router.get(
@@ -386,7 +380,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         grid_id: GridId | None = None,
         limit: int = Query(default=20, ge=1, le=500),
         principal: Principal = Depends(staff),
-    ) -> Document:
+    ) -> View:
         return await points.ranking(ctx, principal, community_code, grid_id, limit)
 
     @router.post(
@@ -396,9 +390,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["points"],
         summary="Redeem points (积分兑换): 409 beyond the balance",
     )
-    async def redeem(
-        resource_id: Identifier, body: RedeemIn, principal: Principal = Depends(staff)
-    ) -> Document:
+    async def redeem(resource_id: Identifier, body: RedeemIn, principal: Principal = Depends(staff)) -> View:
         return await points.redeem(ctx, principal, resource_id, body.points, body.item, body.redemption_id)
 
     @router.get(
@@ -407,7 +399,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["points"],
         summary="Balance and ledger of a resource",
     )
-    async def balance(resource_id: Identifier, principal: Principal = Depends(anyone)) -> Document:
+    async def balance(resource_id: Identifier, principal: Principal = Depends(anyone)) -> View:
         return await points.balance(ctx, principal, resource_id)
 
     @router.get(
@@ -421,7 +413,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         unit_id: Identifier | None = None,
         days: int = Query(default=90, ge=1, le=366),
         principal: Principal = Depends(staff),
-    ) -> Document:
+    ) -> View:
         until = datetime.now(UTC)
         return await points.service_report(
             ctx,

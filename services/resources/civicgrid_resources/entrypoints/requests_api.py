@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
@@ -21,10 +21,9 @@ from civicgrid_resources.entrypoints.schemas import (
 from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import requests, supervision
 from civicgrid_resources.service_layer.context import Context
+from civicgrid_resources.service_layer.ports import View
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.http import Authenticator
-
-Document = dict[str, Any]
 
 
 class RequestIn(BaseModel):
@@ -98,7 +97,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         description="201 when recorded; the same body again with the same `request_id` answers 200 with "
         "the request as it is now; the same `request_id` with other values is a 409 naming the fields.",
     )
-    async def create(body: RequestIn, response: Response, principal: Principal = Depends(staff)) -> Document:
+    async def create(body: RequestIn, response: Response, principal: Principal = Depends(staff)) -> View:
         principal.ensure_can_manage(body.community_code)
         new = requests.NewRequest(
             community_code=body.community_code,
@@ -130,7 +129,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         grid_id: GridId | None = None,
         limit: int = Query(default=100, ge=1, le=1000),
         principal: Principal = Depends(anyone),
-    ) -> list[Document]:
+    ) -> list[View]:
         return await requests.search(
             ctx, principal, community_code, status.value if status else None, grid_id, limit
         )
@@ -140,7 +139,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         response_model=RequestOut,
         summary="A request with its timeline and the actions allowed now",
     )
-    async def get(request_id: Identifier, principal: Principal = Depends(anyone)) -> Document:
+    async def get(request_id: Identifier, principal: Principal = Depends(anyone)) -> View:
         return await requests.read(ctx, request_id, principal)
 
     @router.post(
@@ -153,7 +152,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: DispatchIn,
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.dispatch(
             ctx, request_id, principal, body.assignee_ids, expected_version(if_match)
         )
@@ -168,7 +167,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: EscalateIn,
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.escalate(
             ctx, request_id, principal, body.reason, body.note, body.assignee_ids, expected_version(if_match)
         )
@@ -183,7 +182,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: NoteIn,
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.escalate(
             ctx, request_id, principal, EscalationReason.DECLINED, body.note, None, expected_version(if_match)
         )
@@ -194,7 +193,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: AcceptIn,
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.accept(ctx, request_id, principal, body.assignee_id, expected_version(if_match))
 
     @router.post("/{request_id}/progress", response_model=RequestOut, summary="Record progress")
@@ -203,7 +202,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: NoteIn,
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.progress(ctx, request_id, principal, body.note, expected_version(if_match))
 
     @router.post("/{request_id}/resolve", response_model=RequestOut, summary="Resolve with a result")
@@ -212,7 +211,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: ResolveIn,
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.resolve(ctx, request_id, principal, body.result, expected_version(if_match))
 
     @router.post(
@@ -225,7 +224,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: EvaluateIn,
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.evaluate(
             ctx, request_id, principal, body.rating, body.comment, expected_version(if_match)
         )
@@ -238,7 +237,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: ReopenIn,
         principal: Principal = Depends(anyone),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.reopen(ctx, request_id, principal, body.reason, expected_version(if_match))
 
     @router.post(
@@ -249,7 +248,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: CloseIn,
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.close(
             ctx, request_id, principal, body.outcome, body.note, expected_version(if_match)
         )
@@ -264,7 +263,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         body: MoveIn,
         principal: Principal = Depends(staff),
         if_match: str | None = IF_MATCH,
-    ) -> Document:
+    ) -> View:
         return await requests.move(
             ctx, request_id, principal, body.grid_id, body.note, expected_version(if_match)
         )
@@ -290,7 +289,7 @@ def build_supervision_router(ctx: Context, auth: Authenticator) -> APIRouter:
         ),
         group_by: Literal["grid", "community", "street", "district"] = Query(default="community"),
         principal: Principal = Depends(staff),
-    ) -> Document:
+    ) -> View:
         return await supervision.rates(ctx, principal, region, group_by)
 
     @router.get(
@@ -302,7 +301,7 @@ def build_supervision_router(ctx: Context, auth: Authenticator) -> APIRouter:
         region: str = Query(min_length=2, max_length=15, pattern=r"^[0-9]+$"),
         limit: int = Query(default=100, ge=1, le=1000),
         principal: Principal = Depends(staff),
-    ) -> list[Document]:
+    ) -> list[View]:
         return await supervision.overdue(ctx, principal, region, limit)
 
     @router.post(
@@ -310,7 +309,7 @@ def build_supervision_router(ctx: Context, auth: Authenticator) -> APIRouter:
         response_model=RebuildOut,
         summary="Recompute the dashboards' statistics from the request documents (admin; run when quiet)",
     )
-    async def rebuild_statistics(principal: Principal = Depends(auth.require(Role.ADMIN))) -> Document:
+    async def rebuild_statistics(principal: Principal = Depends(auth.require(Role.ADMIN))) -> View:
         return await supervision.rebuild_statistics(ctx)
 
     return router
