@@ -14,6 +14,7 @@ ORG_GRAPH_SCHEMA = (
     "CREATE CONSTRAINT og_post_id IF NOT EXISTS FOR (p:Post) REQUIRE p.id IS UNIQUE",
     "CREATE CONSTRAINT og_membership_id IF NOT EXISTS FOR (m:Membership) REQUIRE m.id IS UNIQUE",
     "CREATE CONSTRAINT og_idempotency IF NOT EXISTS FOR (r:IdempotencyRecord) REQUIRE r.key IS UNIQUE",
+    "CREATE CONSTRAINT og_write_lock IF NOT EXISTS FOR (l:WriteLock) REQUIRE l.key IS UNIQUE",
     "CREATE INDEX og_compound_code IF NOT EXISTS FOR (p:Compound) ON (p.code)",
     "CREATE INDEX og_building_code IF NOT EXISTS FOR (p:Building) ON (p.code)",
     "CREATE INDEX og_community_code IF NOT EXISTS FOR (p:Community) ON (p.code)",

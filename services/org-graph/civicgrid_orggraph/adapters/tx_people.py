@@ -39,11 +39,6 @@ class PeopleTx(TxBase):
             name=name,
         )
 
-    async def lock_place(self, code: str) -> None:
-        await self._exec(
-            "MATCH (p:Place {code: $code}) SET p.write_seq = coalesce(p.write_seq, 0) + 1", code=code
-        )
-
     async def active_orgs_at(self, place_code: str) -> list[OrgRef]:
         rows = await self._rows(
             "MATCH (o:Organisation)-[:SERVES]->(p:Place {code: $code}) WHERE o.active "
@@ -121,7 +116,6 @@ class PeopleTx(TxBase):
             "p.community_code = CASE WHEN $scope IS NULL THEN o.community_code ELSE left($scope, 12) END, "
             "p.created_at = datetime() "
             "MERGE (p)-[:POST_IN]->(o) "
-            "SET p.write_seq = coalesce(p.write_seq, 0) + 1 "
             "WITH p OPTIONAL MATCH (g:Grid {id: $scope}) OPTIONAL MATCH (b:Place {code: $scope}) "
             "FOREACH (s IN [x IN [g, b] WHERE x IS NOT NULL] | MERGE (p)-[:COVERS]->(s))",
             id=post_id,

@@ -1,17 +1,35 @@
-"""One Neo4j managed transaction per use case: the change, its outbox entries, its idempotency record."""
+"""One Neo4j managed transaction per use case: the change, its outbox entries, its idempotency record.
+
+Under contention:
+
+- ``session.execute_write`` re-runs the whole transaction function on transient errors (deadlocks, lock
+  timeouts, a leader switch), with the driver's backoff;
+- a write that lost a race to create the same node (a unique constraint, e.g. two first registrations of
+  one person id) is run again from the start, a few times: it then finds the committed node and answers as
+  a repeat does (200 or a 409 naming the rule);
+- an ``Idempotency-Key`` is claimed first (``MERGE`` on its unique key), so a concurrent repeat waits for the
+  first call and answers its stored result instead of doing the work twice.
+
+Driver errors that mean the store is unavailable (``ServiceUnavailable``, ``SessionExpired``, transient errors
+after the retries) are not caught here: the runtime maps them to 503.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from neo4j import AsyncDriver, AsyncManagedTransaction
+from neo4j.exceptions import ConstraintError
 
 from civicgrid_orggraph.adapters.contract_events import to_cloud_event
 from civicgrid_orggraph.adapters.graph_tx import Neo4jGraphTx
 from civicgrid_orggraph.service_layer.ports import Result, Work
 from civicgrid_runtime.errors import Conflict
 from civicgrid_runtime.stores.neo4j import append_outbox
+
+CONSTRAINT_RETRIES = 3
 
 
 class Neo4jUnitOfWork:
@@ -22,50 +40,92 @@ class Neo4jUnitOfWork:
         self._database = database
         self._on_commit = on_commit
 
-    async def run(self, work: Work, *, idempotency_key: str | None = None, fingerprint: str = "") -> Result:
+    async def run(
+        self,
+        work: Work,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+        causation_id: str | None = None,
+    ) -> Result:
         published: list[int] = []
 
         async def transaction(tx: AsyncManagedTransaction) -> Result:
             published.clear()
             if idempotency_key is not None:
-                stored = await _stored_result(tx, idempotency_key)
+                stored = await _claim_key(tx, idempotency_key)
                 if stored is not None:
-                    if stored[0] != fingerprint:
-                        raise Conflict(
-                            "this Idempotency-Key was already used for a different request",
-                            idempotency_key=idempotency_key,
-                        )
+                    _check_same_request(stored[0], fingerprint)
                     return stored[1]
             graph = Neo4jGraphTx(tx)
             result = await work(graph)
-            await append_outbox(tx, [to_cloud_event(e) for e in graph.events])
+            await append_outbox(tx, [to_cloud_event(e, causation_id) for e in graph.events])
             published.append(len(graph.events))
             if idempotency_key is not None:
                 await _store_result(tx, idempotency_key, fingerprint, result)
             return result
 
-        async with self._driver.session(database=self._database) as session:
-            result = await session.execute_write(transaction)
+        for attempt in range(1, CONSTRAINT_RETRIES + 1):
+            try:
+                async with self._driver.session(database=self._database) as session:
+                    result = await session.execute_write(transaction)
+                break
+            except ConstraintError:
+                if attempt == CONSTRAINT_RETRIES:
+                    raise Conflict(
+                        "another request created the same thing at the same time; send it again",
+                        rule="concurrent_creation",
+                    ) from None
         if published and published[0] and self._on_commit is not None:
             self._on_commit()
         return result
 
 
-async def _stored_result(tx: AsyncManagedTransaction, key: str) -> tuple[str, Result] | None:
+async def _claim_key(tx: AsyncManagedTransaction, key: str) -> tuple[str, Result] | None:
+    """The stored (fingerprint, result) of a completed call with this key, or None after claiming it.
+
+    The MERGE on the unique key write-locks the record: a concurrent call with the same key waits here
+    until the first one commits (then reads its result) or rolls back (then claims the key itself)."""
     record = await (
         await tx.run(
-            "MATCH (r:IdempotencyRecord {key: $key}) RETURN r.fingerprint AS f, r.result AS result", key=key
+            "MERGE (r:IdempotencyRecord {key: $key}) ON CREATE SET r.at = datetime() "
+            "RETURN r.fingerprint AS f, r.result AS result",
+            key=key,
         )
     ).single()
-    if record is None:
+    if record is None or record["result"] is None:
         return None
     return str(record["f"]), json.loads(record["result"])
+
+
+def _check_same_request(stored: str, fingerprint: str) -> None:
+    if stored == fingerprint:
+        return
+    differing = _differing_fields(stored, fingerprint)
+    what = f": {', '.join(differing)} differ" if differing else ""
+    raise Conflict(
+        f"this Idempotency-Key was already used for a different request{what}",
+        rule="idempotency_key_reused",
+        differing_fields=differing,
+    )
+
+
+def _differing_fields(stored: str, fingerprint: str) -> list[str]:
+    """Field names whose digests differ (fingerprints are JSON objects of per-field digests)."""
+    try:
+        before: Any = json.loads(stored)
+        after: Any = json.loads(fingerprint)
+    except ValueError:
+        return []
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
 
 
 async def _store_result(tx: AsyncManagedTransaction, key: str, fingerprint: str, result: Result) -> None:
     await (
         await tx.run(
-            "CREATE (:IdempotencyRecord {key: $key, fingerprint: $f, result: $result, at: datetime()})",
+            "MATCH (r:IdempotencyRecord {key: $key}) SET r.fingerprint = $f, r.result = $result",
             key=key,
             f=fingerprint,
             result=json.dumps(result, ensure_ascii=False, default=str),

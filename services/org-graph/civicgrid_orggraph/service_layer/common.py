@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from civicgrid_orggraph.service_layer.ports import GraphTx, GridRecord, OrgRecord, PersonRecord, PlaceRecord
@@ -17,7 +19,30 @@ def idempotency_scope(principal: Principal, action: str, key: str | None) -> str
 
 
 def fingerprint(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    """A request's fingerprint for its Idempotency-Key: a JSON object of one digest per field (per row for
+    a list of rows), so a reused key can be answered with the names of the fields that differ, without
+    keeping the values themselves (they may be personal data)."""
+    return json.dumps({name: _digest(value) for name, value in _fields(body).items()}, sort_keys=True)
+
+
+def _fields(body: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(body) and not isinstance(body, type):
+        return {f.name: getattr(body, f.name) for f in dataclasses.fields(body)}
+    if isinstance(body, Mapping):
+        return {str(k): v for k, v in body.items()}
+    if isinstance(body, list | tuple):
+        named: dict[str, Any] = {}
+        for number, item in enumerate(body, start=1):
+            fields = _fields(item)
+            named[f"row {fields.get('row', number)}"] = fields
+        return named
+    return {"body": body}
+
+
+def _digest(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = _fields(value)
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 async def require_place(g: GraphTx, code: str, *, active: bool = True) -> PlaceRecord:

@@ -15,7 +15,7 @@ from civicgrid_orggraph.service_layer.common import (
     require_grid,
     require_place,
 )
-from civicgrid_orggraph.service_layer.ports import GraphTx, GridRecord, Result, UnitOfWork
+from civicgrid_orggraph.service_layer.ports import GraphTx, GridRecord, Locks, Result, UnitOfWork
 from civicgrid_runtime.auth import Principal
 from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, RuleViolation
 
@@ -44,6 +44,7 @@ async def define_in(g: GraphTx, cmd: DefineGrid, actor: str) -> tuple[Result, bo
         raise Conflict(
             f"grid {cmd.grid_id} is already defined with other data; move buildings with "
             "POST /buildings/{code}/grid",
+            rule="grid_already_defined",
             grid_id=cmd.grid_id,
         )
     community = await require_place(g, community_code)
@@ -98,6 +99,7 @@ async def define_grid(
     principal.ensure_can_manage(cmd.grid_id)
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(Locks.of(grids=[cmd.grid_id], places=[community_of(cmd.grid_id), *cmd.building_codes]))
         view, created = await define_in(g, cmd, principal.subject)
         return {**view, "created": created}
 
@@ -149,6 +151,7 @@ async def move_building(
     principal.ensure_can_manage(to_grid_id)
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(Locks.of(grids=[to_grid_id], places=[building_code]))
         view, changed = await move_in(g, building_code, to_grid_id)
         return {**view, "changed": changed}
 
@@ -166,6 +169,7 @@ async def rename_grid(
     principal.ensure_can_manage(grid_id)
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(Locks.of(grids=[grid_id]))
         grid = await require_grid(g, grid_id)
         view: Result = {"grid_id": grid_id, "name": name, "community_code": grid.community_code}
         if grid.name == name:
@@ -191,6 +195,8 @@ async def dissolve_grid(
     principal.ensure_can_manage(grid_id)
 
     async def work(g: GraphTx) -> Result:
+        posts = [m.post_id for m in await g.open_memberships_of_grid(grid_id)]
+        await g.lock(Locks.of(posts=posts, grids=[grid_id]))
         grid = await g.get_grid(grid_id)
         if grid is None:
             raise NotFound(f"no grid with id {grid_id}")

@@ -33,7 +33,14 @@ from civicgrid_orggraph.service_layer.common import (
     require_person,
     require_place,
 )
-from civicgrid_orggraph.service_layer.ports import GraphTx, NewMembership, OrgRecord, Result, UnitOfWork
+from civicgrid_orggraph.service_layer.ports import (
+    GraphTx,
+    Locks,
+    NewMembership,
+    OrgRecord,
+    Result,
+    UnitOfWork,
+)
 from civicgrid_runtime.auth import Principal
 from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, RuleViolation
 
@@ -57,6 +64,17 @@ class Appoint:
     @property
     def scope(self) -> str | None:
         return self.grid_id or self.building_code
+
+
+def appointment_locks(cmd: Appoint) -> Locks:
+    """An appointment locks its post, its organisation, the person, and what the post covers."""
+    return Locks.of(
+        posts=[post_id(cmd.org_id, cmd.post, cmd.scope)],
+        organisations=[cmd.org_id],
+        people=[cmd.person_id],
+        grids=[cmd.grid_id],
+        places=[cmd.building_code],
+    )
 
 
 def _check_dates(cmd: Appoint) -> None:
@@ -103,13 +121,27 @@ def membership_view(m: NewMembership, flags: list[Finding]) -> Result:
 async def appoint_in(g: GraphTx, cmd: Appoint, actor: str, policy: Policy) -> tuple[Result, bool]:
     membership_id = cmd.membership_id or f"m-{uuid.uuid4().hex[:16]}"
     if cmd.membership_id is not None and (existing := await g.get_membership(cmd.membership_id)):
-        if (existing.person_id, existing.org_id, existing.post, existing.start_date) != (
-            cmd.person_id,
-            cmd.org_id,
-            cmd.post,
-            cmd.start_date,
-        ):
-            raise Conflict(f"membership {cmd.membership_id} already exists with other data")
+        stored = {
+            "person_id": existing.person_id,
+            "org_id": existing.org_id,
+            "post": existing.post,
+            "post_id": existing.post_id,
+            "start_date": existing.start_date,
+        }
+        wanted = {
+            "person_id": cmd.person_id,
+            "org_id": cmd.org_id,
+            "post": cmd.post,
+            "post_id": post_id(cmd.org_id, cmd.post, cmd.scope),
+            "start_date": cmd.start_date,
+        }
+        differing = [k for k in stored if stored[k] != wanted[k]]
+        if differing:
+            raise Conflict(
+                f"membership {cmd.membership_id} already exists with another {', '.join(differing)}",
+                rule="membership_id_taken",
+                differing_fields=differing,
+            )
         return {"membership_id": existing.membership_id, "post_id": existing.post_id}, False
     person = await require_person(g, cmd.person_id)
     org = await require_org(g, cmd.org_id)
@@ -119,7 +151,9 @@ async def appoint_in(g: GraphTx, cmd: Appoint, actor: str, policy: Policy) -> tu
     await g.ensure_post(pid, org.ref.org_id, cmd.post, cmd.scope)
     holders = await g.holders_of_post(pid, cmd.start_date)
     if any(h.person_id == person.person_id for h in holders):
-        raise Conflict(f"{person.display_name} already holds {pid} on {cmd.start_date}")
+        raise Conflict(
+            f"{person.display_name} already holds {pid} on {cmd.start_date}", rule="person_already_holds_post"
+        )
     if cmd.post in SINGLE_HOLDER_POSTS and holders:
         raise RuleViolation(
             "single_holder_post",
@@ -204,6 +238,7 @@ async def appoint(
     _check_dates(cmd)
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(appointment_locks(cmd))
         org = await require_org(g, cmd.org_id)
         principal.ensure_can_manage(org.ref.place.code)
         if cmd.scope:
@@ -226,15 +261,21 @@ async def end_membership(
     key: str | None = None,
 ) -> Result:
     async def work(g: GraphTx) -> Result:
-        m = await g.get_membership(membership_id)
-        if m is None:
+        found = await g.get_membership(membership_id)
+        if found is None:
             raise NotFound(f"no membership with id {membership_id}")
-        principal.ensure_can_manage(m.community_code)
+        principal.ensure_can_manage(found.community_code)
+        await g.lock(Locks.of(posts=[found.post_id]))
+        m = await g.get_membership(membership_id) or found  # what committed while this waited
         view: Result = {"membership_id": membership_id, "end_date": end.isoformat(), "reason": reason.value}
         if m.end_date is not None:
             if m.end_date == end:
                 return {**view, "changed": False}
-            raise Conflict(f"membership {membership_id} already ended on {m.end_date.isoformat()}")
+            raise Conflict(
+                f"membership {membership_id} already ended on {m.end_date.isoformat()}",
+                rule="membership_already_ended",
+                end_date=m.end_date.isoformat(),
+            )
         if end < m.start_date:
             raise InvalidInput(f"end_date: must not be before the start date {m.start_date.isoformat()}")
         await g.end_membership(membership_id, end, reason, note)

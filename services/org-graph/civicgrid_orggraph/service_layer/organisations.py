@@ -17,7 +17,7 @@ from civicgrid_orggraph.service_layer.common import (
     require_org,
     require_place,
 )
-from civicgrid_orggraph.service_layer.ports import GraphTx, OrgRecord, Result, UnitOfWork
+from civicgrid_orggraph.service_layer.ports import GraphTx, Locks, OrgRecord, Result, UnitOfWork
 from civicgrid_runtime.auth import Principal
 from civicgrid_runtime.errors import Conflict, RuleViolation
 
@@ -43,14 +43,17 @@ async def form_in(g: GraphTx, cmd: FormOrganisation, actor: str) -> tuple[Result
             cmd.parent_org_id,
         )
         if not same:
-            raise Conflict(f"organisation {org_id} already exists with other data", org_id=org_id)
+            raise Conflict(
+                f"organisation {org_id} already exists with other data",
+                rule="organisation_id_taken",
+                org_id=org_id,
+            )
         return org_view(existing), False
     place = await require_place(g, cmd.place_code)
     parent = await require_org(g, cmd.parent_org_id) if cmd.parent_org_id else None
     check_organisation_shape(cmd.kind, place.ref, parent.ref if parent else None)
     group = uniqueness_group(cmd.kind, place.kind)
     if group is not None:
-        await g.lock_place(place.code)
         rivals = [
             o for o in await g.active_orgs_at(place.code) if uniqueness_group(o.kind, place.kind) == group
         ]
@@ -86,6 +89,8 @@ async def form_organisation(
     principal.ensure_can_manage(cmd.place_code)
 
     async def work(g: GraphTx) -> Result:
+        # the place's lock serialises forming two organisations of a one-per-place kind
+        await g.lock(Locks.of(organisations=[cmd.org_id, cmd.parent_org_id], places=[cmd.place_code]))
         view, created = await form_in(g, cmd, principal.subject)
         return {**view, "created": created}
 
@@ -106,6 +111,8 @@ async def dissolve_organisation(
     key: str | None = None,
 ) -> Result:
     async def work(g: GraphTx) -> Result:
+        posts = [m.post_id for m in await g.open_memberships_of_org(org_id)]
+        await g.lock(Locks.of(posts=posts, organisations=[org_id]))
         org = await require_org(g, org_id, active=False)
         principal.ensure_can_manage(org.ref.place.code)
         if not org.active:
@@ -159,6 +166,7 @@ async def rename_organisation(
     uow: UnitOfWork, principal: Principal, org_id: str, name: str, key: str | None = None
 ) -> Result:
     async def work(g: GraphTx) -> Result:
+        await g.lock(Locks.of(organisations=[org_id]))
         org = await require_org(g, org_id)
         principal.ensure_can_manage(org.ref.place.code)
         if org.name == name:

@@ -9,7 +9,7 @@ from civicgrid_contracts.values import mask_phone
 from civicgrid_orggraph.domain.events import DomainEvent
 from civicgrid_orggraph.domain.vocabulary import BASE_UNITS
 from civicgrid_orggraph.service_layer.common import fingerprint, idempotency_scope, person_view, require_place
-from civicgrid_orggraph.service_layer.ports import GraphTx, PersonRecord, Result, UnitOfWork
+from civicgrid_orggraph.service_layer.ports import GraphTx, Locks, PersonRecord, Result, UnitOfWork
 from civicgrid_runtime.auth import Principal
 from civicgrid_runtime.errors import Conflict, InvalidInput, RuleViolation
 from civicgrid_runtime.pii import hash_id_number
@@ -55,7 +55,10 @@ async def register_in(g: GraphTx, prepared: PreparedPerson, actor: str) -> tuple
         existing = await g.person_by_id_hash(prepared.id_hash)
         if existing is not None and existing.community_code != person.community_code:
             # no id in the answer: the caller may not be allowed to see that community's people
-            raise Conflict("a person with this ID-card number is registered in another community")
+            raise Conflict(
+                "a person with this ID-card number is registered in another community",
+                rule="id_number_registered_elsewhere",
+            )
     if existing is not None:
         if (existing.display_name, existing.party_member, existing.community_code) != (
             person.display_name,
@@ -64,6 +67,7 @@ async def register_in(g: GraphTx, prepared: PreparedPerson, actor: str) -> tuple
         ):
             raise Conflict(
                 f"person {existing.person_id} is already registered with other data",
+                rule="person_id_taken",
                 existing_person_id=existing.person_id,
             )
         return person_view(existing), False
@@ -94,6 +98,7 @@ async def register_person(
     prepared = prepare(cmd, salt)
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(Locks.of(people=[cmd.person_id]))
         view, created = await register_in(g, prepared, principal.subject)
         return {**view, "created": created}
 

@@ -15,7 +15,7 @@ from civicgrid_orggraph.service_layer.common import (
     place_view,
     require_place,
 )
-from civicgrid_orggraph.service_layer.ports import GraphTx, PlaceRecord, Result, UnitOfWork
+from civicgrid_orggraph.service_layer.ports import GraphTx, Locks, PlaceRecord, Result, UnitOfWork
 from civicgrid_runtime.auth import Principal
 from civicgrid_runtime.errors import Conflict, RuleViolation
 
@@ -52,7 +52,8 @@ async def register_in(g: GraphTx, cmd: RegisterPlace, actor: str) -> tuple[Resul
             raise Conflict(
                 f"place {cmd.code} is already registered ({existing.name}) with other data; "
                 f"change it with PATCH /places/{cmd.code}",
-                code=cmd.code,
+                rule="place_already_registered",
+                place_code=cmd.code,
             )
         return place_view(existing), False
     parent = await require_place(g, cmd.parent_code) if cmd.parent_code else None
@@ -84,6 +85,7 @@ async def register_place(
     principal.ensure_can_manage(cmd.code)
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(Locks.of(places=[cmd.parent_code, cmd.code]))
         view, created = await register_in(g, cmd, principal.subject)
         return {**view, "created": created}
 
@@ -106,6 +108,7 @@ async def update_place(
     check_attributes(attributes)
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(Locks.of(places=[code]))
         place = await require_place(g, code)
         changed = {k: v for k, v in attributes.items() if place.attributes.get(k) != v}
         new_name = name.strip() if name and name.strip() != place.name else None
@@ -141,6 +144,7 @@ async def dissolve_place(
     principal.ensure_can_manage(code)
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(Locks.of(places=[code]))
         place = await require_place(g, code, active=False)
         if not place.active:
             return {**place_view(place), "changed": False}

@@ -7,7 +7,7 @@ from datetime import date
 
 from civicgrid_orggraph.domain.events import DomainEvent
 from civicgrid_orggraph.domain.vocabulary import BASE_UNITS
-from civicgrid_orggraph.service_layer.ports import GraphTx, Result, UnitOfWork
+from civicgrid_orggraph.service_layer.ports import GraphTx, Locks, Result, UnitOfWork
 from civicgrid_runtime.errors import PermanentFailure
 
 CONSUMER = "org-graph.population"
@@ -28,6 +28,7 @@ async def apply_population_report(uow: UnitOfWork, report: PopulationReport) -> 
     async def work(g: GraphTx) -> Result:
         if not await g.claim_event(CONSUMER, report.event_id):
             return {"applied": False, "reason": "already processed"}
+        await g.lock(Locks.of(places=[report.community_code]))
         place = await g.get_place(report.community_code)
         if place is None or place.kind not in BASE_UNITS or not place.active:
             raise PermanentFailure(f"unknown community or village {report.community_code}")

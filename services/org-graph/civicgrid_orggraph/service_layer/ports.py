@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -90,10 +90,58 @@ class NewMembership:
     recorded_by: str
 
 
+@dataclass(frozen=True)
+class Locks:
+    """What one write locks, taken in one canonical order before anything else is read or written.
+
+    Order: posts, organisations, people, grids, places (each sorted by key). Every org-graph write takes
+    its locks through ``GraphTx.lock`` first, so two writers never wait for each other in opposite orders
+    (no deadlock); a writer that finds a lock taken queues behind it, then reads what the other committed.
+    A key may name something that does not exist yet (a new post, a client-supplied id): its lock exists
+    all the same, so concurrent first writers of one thing queue too.
+    """
+
+    posts: frozenset[str] = frozenset()
+    organisations: frozenset[str] = frozenset()
+    people: frozenset[str] = frozenset()
+    grids: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        posts: Iterable[str | None] = (),
+        organisations: Iterable[str | None] = (),
+        people: Iterable[str | None] = (),
+        grids: Iterable[str | None] = (),
+        places: Iterable[str | None] = (),
+    ) -> Locks:
+        def keys(values: Iterable[str | None]) -> frozenset[str]:
+            return frozenset(v for v in values if v)
+
+        return cls(keys(posts), keys(organisations), keys(people), keys(grids), keys(places))
+
+    @classmethod
+    def union(cls, many: Iterable[Locks]) -> Locks:
+        all_locks = list(many)
+        return cls(
+            frozenset().union(*(x.posts for x in all_locks)),
+            frozenset().union(*(x.organisations for x in all_locks)),
+            frozenset().union(*(x.people for x in all_locks)),
+            frozenset().union(*(x.grids for x in all_locks)),
+            frozenset().union(*(x.places for x in all_locks)),
+        )
+
+
 class GraphTx(Protocol):
     """Reads and writes inside one managed transaction; ``emit`` adds events to its outbox."""
 
     def emit(self, event: DomainEvent) -> None: ...
+
+    async def lock(self, locks: Locks) -> None:
+        """Take the write locks of ``locks`` in the canonical order (see ``Locks``)."""
+        ...
 
     async def get_place(self, code: str) -> PlaceRecord | None: ...
     async def create_place(self, place: PlaceRecord, recorded_by: str) -> None: ...
@@ -113,7 +161,6 @@ class GraphTx(Protocol):
 
     async def get_org(self, org_id: str) -> OrgRecord | None: ...
     async def rename_org(self, org_id: str, name: str) -> None: ...
-    async def lock_place(self, code: str) -> None: ...
     async def active_orgs_at(self, place_code: str) -> list[OrgRef]: ...
     async def create_org(self, org: OrgRecord, formed_on: date, recorded_by: str) -> None: ...
     async def dissolve_org(
@@ -153,8 +200,17 @@ Work = Callable[[GraphTx], Awaitable[Result]]
 
 
 class UnitOfWork(Protocol):
-    async def run(self, work: Work, *, idempotency_key: str | None = None, fingerprint: str = "") -> Result:
-        """Run ``work`` in one transaction with its outbox; with a key, a retry returns the first result."""
+    async def run(
+        self,
+        work: Work,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+        causation_id: str | None = None,
+    ) -> Result:
+        """Run ``work`` in one transaction with its outbox; with a key, a retry returns the first result
+        (the same key with another body is a 409 naming the fields that differ). ``causation_id`` (the
+        inbound event's id) is stamped on every event the work emits."""
         ...
 
 

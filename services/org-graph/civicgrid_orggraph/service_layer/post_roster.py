@@ -18,7 +18,7 @@ from civicgrid_orggraph.domain.posts import post_id
 from civicgrid_orggraph.domain.roster import RosterRejected, RowProblem
 from civicgrid_orggraph.service_layer import memberships, people
 from civicgrid_orggraph.service_layer.common import fingerprint, idempotency_scope, require_org
-from civicgrid_orggraph.service_layer.ports import GraphTx, Result, UnitOfWork
+from civicgrid_orggraph.service_layer.ports import GraphTx, Locks, Result, UnitOfWork
 from civicgrid_runtime.auth import Principal
 from civicgrid_runtime.errors import CivicGridError
 
@@ -35,7 +35,24 @@ def membership_id_of(row: PostRow) -> str:
     return "imp-" + digest.hexdigest()[:24]
 
 
+def _appointment(row: PostRow) -> memberships.Appoint:
+    return memberships.Appoint(
+        row.person_id,
+        row.org_id,
+        row.post,
+        row.start_date,
+        row.basis,
+        row.basis_reference,
+        row.term_end_date,
+        row.grid_id,
+        row.building_code,
+        row.drawn_from_org_id,
+        membership_id_of(row),
+    )
+
+
 async def _write(g: GraphTx, principal: Principal, rows: Sequence[PostRow], salt: str, policy: Any) -> Result:
+    await g.lock(Locks.union(memberships.appointment_locks(_appointment(row)) for row in rows))
     problems: list[RowProblem] = []
     people_created = appointed = 0
     for row in rows:
@@ -55,20 +72,7 @@ async def _write(g: GraphTx, principal: Principal, rows: Sequence[PostRow], salt
             held = await g.holders_of_post(pid, row.start_date)
             if any(h.person_id == row.person_id and h.start_date == row.start_date for h in held):
                 continue  # this term is already recorded (e.g. the file is an export)
-            cmd = memberships.Appoint(
-                row.person_id,
-                row.org_id,
-                row.post,
-                row.start_date,
-                row.basis,
-                row.basis_reference,
-                row.term_end_date,
-                row.grid_id,
-                row.building_code,
-                row.drawn_from_org_id,
-                membership_id_of(row),
-            )
-            _, started = await memberships.appoint_in(g, cmd, principal.subject, policy)
+            _, started = await memberships.appoint_in(g, _appointment(row), principal.subject, policy)
             appointed += started
         except CivicGridError as error:
             rule = error.details.get("rule")

@@ -13,7 +13,14 @@ from civicgrid_orggraph.domain.events import DomainEvent
 from civicgrid_orggraph.domain.roster import RosterRejected, RosterRow, RowProblem
 from civicgrid_orggraph.domain.vocabulary import BASE_UNITS, PlaceKind
 from civicgrid_orggraph.service_layer.common import fingerprint, idempotency_scope
-from civicgrid_orggraph.service_layer.ports import GraphTx, GridRecord, PlaceRecord, Result, UnitOfWork
+from civicgrid_orggraph.service_layer.ports import (
+    GraphTx,
+    GridRecord,
+    Locks,
+    PlaceRecord,
+    Result,
+    UnitOfWork,
+)
 from civicgrid_runtime.auth import Principal
 
 
@@ -193,6 +200,12 @@ async def import_roster(
         )
 
     async def work(g: GraphTx) -> Result:
+        await g.lock(
+            Locks.of(
+                grids=[r.grid_id for r in rows],
+                places=[code for r in rows for code in (r.community_code, r.compound_code, r.building_code)],
+            )
+        )
         result = await _write(g, rows, principal.subject)
         if dry_run:
             raise _DryRun({**result, "dry_run": True})
