@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fastapi import FastAPI
 from pymongo.errors import AutoReconnect
 
 from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_runtime.http import HealthChecks, create_service_app
 from civicgrid_runtime.kafka import (
     EventRoutes,
     KafkaEventPublisher,
@@ -17,6 +19,7 @@ from civicgrid_runtime.kafka import (
 )
 from civicgrid_runtime.kafka.broker import consumer_stalls
 from civicgrid_runtime.kafka.stalls import ConsumerStalled
+from civicgrid_runtime.service import ServiceLifecycle
 from civicgrid_runtime.settings import ServiceSettings
 from tests.support.events import POPULATION_REPORTED, population_reported
 from tests.support.kafka import committed_offset, create_topics, read_all, wait_for
@@ -152,3 +155,29 @@ async def test_a_consumer_stalled_on_an_outage_stops_and_its_record_is_read_agai
         assert await wait_for(lambda: up.stored == [event.id], timeout=60)
     finally:
         await stop_broker(again)
+
+
+async def test_a_started_service_reports_its_stalled_consumers_in_readiness(kafka_bootstrap, unique):
+    settings = _settings(kafka_bootstrap)
+    topic, group = f"test.ready.{unique}", f"ready-{unique}"
+    await create_topics(kafka_bootstrap, topic, f"{topic}.dlq")
+    store = Store()
+    broker = create_broker(settings)
+    _subscribe(broker, topic, group, store)
+    lifecycle = ServiceLifecycle(settings=settings, broker=broker)
+    app = create_service_app("t", "t", HealthChecks(), lifespan=lifecycle.lifespan)
+    async with lifecycle.lifespan(app):
+        assert (await app.state.health.run())["consumers"] == "ok"
+        await KafkaEventPublisher(broker).publish(population_reported(), topic=topic)
+        assert await wait_for(lambda: len(store.tries) == 1, timeout=60)
+        assert await wait_for(lambda: _check_mentions(app, group), timeout=30)
+        store.up.set()
+        assert await wait_for(lambda: _check_is_ok(app), timeout=30)
+
+
+async def _check_mentions(app: FastAPI, group: str) -> bool:
+    return f"consumer group {group} stalled since" in (await app.state.health.run())["consumers"]
+
+
+async def _check_is_ok(app: FastAPI) -> bool:
+    return bool((await app.state.health.run())["consumers"] == "ok")
