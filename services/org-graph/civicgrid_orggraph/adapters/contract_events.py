@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from civicgrid_contracts.catalogue import new_event
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events import org
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_orggraph.domain.events import DomainEvent
 from civicgrid_runtime.correlation import current_correlation_id
+from civicgrid_runtime.errors import InvalidInput
 
 SOURCE = "/civicgrid/org-graph"
 
@@ -30,9 +33,20 @@ PAYLOADS: dict[str, type[EventPayload]] = {
 
 
 def to_cloud_event(event: DomainEvent, causation_id: str | None = None) -> CloudEvent:
-    """Validate against the contract model (a mismatch is a bug: it raises and rolls back the write)."""
+    """Validate against the contract model; what it refuses rolls the write back as a 422 naming the fields.
+
+    Inputs are checked at the edge with the same rules, so this is a second line: whatever slips through
+    (a rule added to the contracts later, a field a use case derives) is refused, never a 500, and the
+    refused value is neither repeated nor chained into the traceback (it may be a phone number)."""
     model = PAYLOADS[event.name]
-    payload = model.model_validate({**event.data, "community_code": event.community_code})
+    try:
+        payload = model.model_validate({**event.data, "community_code": event.community_code})
+    except ValidationError as error:
+        problems = [
+            ".".join(str(p) for p in e["loc"]) + ": " + str(e["msg"]).removeprefix("Value error, ")
+            for e in error.errors()
+        ]
+        raise InvalidInput("; ".join(problems), event_type=model.event_type) from None
     return new_event(
         payload,
         source=SOURCE,

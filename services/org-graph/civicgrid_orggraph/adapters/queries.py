@@ -168,7 +168,8 @@ class Neo4jQueries:
         rows = await self.rows(
             "MATCH (g:Grid {id: $id}) "
             "CALL (g) { OPTIONAL MATCH (b:Place)-[:IN_GRID]->(g) "
-            "  RETURN collect({code: b.code, name: b.name}) AS buildings } "
+            "  RETURN collect(CASE WHEN b IS NULL THEN NULL ELSE {code: b.code, name: b.name} END) "
+            "  AS buildings } "
             "CALL (g) { OPTIONAL MATCH "
             "(g)<-[:COVERS]-(post:Post)<-[:OF_POST]-(m:Membership)<-[:HOLDS]-(person:Person) "
             "  WHERE " + _ON + " "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 
 from openpyxl import Workbook, load_workbook
@@ -64,20 +65,36 @@ def read_table(filename: str, content: bytes) -> Table:
     raise InvalidInput("upload a .csv or .xlsx file")
 
 
+# Characters a file cannot carry: C0 controls other than tab and line breaks (XLSX refuses them), DEL and
+# C1 controls, lone surrogates (not UTF-8). Input refuses them today; data stored before that, or written
+# around the API, is exported with U+FFFD in their place instead of failing the export.
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _writable(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return _UNWRITABLE.sub("\ufffd", value)
+    if isinstance(value, bool | int | float):
+        return value
+    return _UNWRITABLE.sub("\ufffd", str(value))
+
+
 def write_csv(columns: Sequence[str], rows: Sequence[Mapping[str, object]]) -> bytes:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({c: _writable(row.get(c, "")) for c in columns} for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def write_xlsx(columns: Sequence[str], rows: Sequence[Mapping[str, object]], title: str) -> bytes:
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title[:31])
+    sheet = book.create_sheet(str(_writable(title))[:31])
     sheet.append(list(columns))
     for row in rows:
-        sheet.append([row.get(c, "") for c in columns])
+        sheet.append([_writable(row.get(c, "")) for c in columns])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -32,6 +32,12 @@ from civicgrid_runtime.stores.neo4j import append_outbox
 CONSTRAINT_RETRIES = 3
 
 
+class _DryRun(Exception):
+    def __init__(self, result: Result) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
 class Neo4jUnitOfWork:
     def __init__(
         self, driver: AsyncDriver, database: str | None = None, on_commit: Callable[[], None] | None = None
@@ -47,6 +53,7 @@ class Neo4jUnitOfWork:
         idempotency_key: str | None = None,
         fingerprint: str = "",
         causation_id: str | None = None,
+        dry_run: bool = False,
     ) -> Result:
         published: list[int] = []
 
@@ -59,7 +66,10 @@ class Neo4jUnitOfWork:
                     return stored[1]
             graph = Neo4jGraphTx(tx)
             result = await work(graph)
-            await append_outbox(tx, [to_cloud_event(e, causation_id) for e in graph.events])
+            events = [to_cloud_event(e, causation_id) for e in graph.events]
+            if dry_run:
+                raise _DryRun(result)  # everything checked, events included; roll it all back
+            await append_outbox(tx, events)
             published.append(len(graph.events))
             if idempotency_key is not None:
                 await _store_result(tx, idempotency_key, fingerprint, result)
@@ -70,6 +80,8 @@ class Neo4jUnitOfWork:
                 async with self._driver.session(database=self._database) as session:
                     result = await session.execute_write(transaction)
                 break
+            except _DryRun as dry:
+                return dry.result
             except ConstraintError:
                 if attempt == CONSTRAINT_RETRIES:
                     raise Conflict(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from civicgrid_orggraph.domain.roster import RosterRejected, RowProblem
+from civicgrid_orggraph.domain.text import control_character, id_problem, name_problem
 from civicgrid_orggraph.domain.vocabulary import AppointmentBasis, PostKind
 
 POST_COLUMNS = (
@@ -41,7 +42,8 @@ _REQUIRED = (
     "basis",
     "basis_reference",
 )
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+_GRID = re.compile(r"^\d{15}$")
+_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -69,12 +71,26 @@ def _date(value: str | None) -> date | None:
 
 def parse_post_row(number: int, raw: Mapping[str, str]) -> tuple[PostRow | None, list[RowProblem]]:
     text = {k: (raw.get(k) or "").strip() or None for k in POST_COLUMNS}
-    problems = [RowProblem(number, c, "is required") for c in _REQUIRED if text[c] is None]
+    problems = [
+        RowProblem(number, c, f"control characters are not allowed (found {found})")
+        for c in POST_COLUMNS
+        if (found := control_character(raw.get(c) or "")) is not None
+    ]
+    problems += [RowProblem(number, c, "is required") for c in _REQUIRED if text[c] is None]
     if problems:
         return None, problems
     for column in ("person_id", "org_id", "drawn_from_org_id"):
-        if text[column] and not _ID.fullmatch(text[column] or ""):
-            problems.append(RowProblem(number, column, "must be 1-64 letters, digits or . _ : -"))
+        value = text[column]
+        if value and (reason := id_problem(value)) is not None:
+            problems.append(RowProblem(number, column, reason))
+    for column in ("display_name", "basis_reference"):
+        if (reason := name_problem(text[column] or "")) is not None:
+            problems.append(RowProblem(number, column, reason))
+    grid_id, building = text["grid_id"], text["building_code"]
+    if grid_id and not _GRID.fullmatch(grid_id):
+        problems.append(RowProblem(number, "grid_id", "must be the 15-digit grid id"))
+    if building and not _CODE.fullmatch(building):
+        problems.append(RowProblem(number, "building_code", "must be a code like 420106002003-C01-B07"))
     if not re.fullmatch(r"\d{12}", text["community_code"] or ""):
         problems.append(RowProblem(number, "community_code", "must be the 12-digit community code"))
     try:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from civicgrid_orggraph.domain.codes import check_grid_id, check_place_code
+from civicgrid_orggraph.domain.text import control_character, name_problem
 from civicgrid_orggraph.domain.vocabulary import PlaceKind
 from civicgrid_runtime.errors import CivicGridError
 
@@ -82,6 +83,10 @@ def parse_row(number: int, raw: Mapping[str, str]) -> tuple[RosterRow | None, li
     def problem(column: str, reason: str) -> None:
         problems.append(RowProblem(number, column, reason))
 
+    for column in COLUMNS:
+        found = control_character(raw.get(column) or "")
+        if found is not None:
+            problem(column, f"control characters are not allowed (found {found})")
     for column in REQUIRED:
         if _text(raw, column) is None:
             problem(column, "is required")
@@ -128,8 +133,8 @@ def parse_row(number: int, raw: Mapping[str, str]) -> tuple[RosterRow | None, li
             problem("grid_name", "is required when grid_id is given")
     for column in ("compound_name", "building_name", "grid_name"):
         value = _text(raw, column)
-        if value is not None and len(value) > 200:
-            problem(column, "is longer than 200 characters")
+        if value is not None and (reason := name_problem(value)) is not None:
+            problem(column, reason)
     if problems:
         return None, problems
     row = RosterRow(

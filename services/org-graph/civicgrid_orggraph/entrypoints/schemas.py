@@ -1,4 +1,7 @@
-"""HTTP request bodies (validated by FastAPI; a bad field is a 422 naming it)."""
+"""HTTP request bodies (validated by FastAPI; a bad field is a 422 naming it).
+
+Text fields use the rules of ``domain/text.py``: the contracts' personal-data rules (a name with a clear
+phone or ID-card number is refused here, not when its event is written) and no control characters."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from civicgrid_orggraph.domain.text import AttributeText, Id, Name, Note
 from civicgrid_orggraph.domain.vocabulary import (
     AppointmentBasis,
     EndReason,
@@ -16,10 +20,11 @@ from civicgrid_orggraph.domain.vocabulary import (
 )
 from civicgrid_orggraph.service_layer.grids import GridCovers
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z][0-9A-Za-z-]{0,63}$")]
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Note = Annotated[str, StringConstraints(max_length=2000)]
+CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z-]{0,63}$"
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CODE_PATTERN)]
+"""A place code: 12 digits for divisions, communities and villages; ``<parent>-C..``/``-B..`` below."""
+GridId = Annotated[str, StringConstraints(pattern=r"^\d{15}$")]
+Attributes = dict[str, AttributeText | int | float | bool | None]
 
 
 class Body(BaseModel):
@@ -33,7 +38,7 @@ class PlaceIn(Body):
     parent_code: Code | None = Field(
         default=None, description="Derived for divisions, communities, villages."
     )
-    attributes: dict[str, str | int | float | bool | None] = Field(
+    attributes: Attributes = Field(
         default_factory=dict,
         description=(
             "Communities: residents, households, service_area_m2. Compounds: owners_committee_eligible."
@@ -43,9 +48,7 @@ class PlaceIn(Body):
 
 class PlacePatch(Body):
     name: Name | None = None
-    attributes: dict[str, str | int | float | bool | None] = Field(
-        default_factory=dict, description="Changed attributes; null removes one."
-    )
+    attributes: Attributes = Field(default_factory=dict, description="Changed attributes; null removes one.")
 
 
 class DissolveIn(Body):
@@ -54,14 +57,14 @@ class DissolveIn(Body):
 
 
 class GridIn(Body):
-    grid_id: Annotated[str, StringConstraints(pattern=r"^\d{15}$")]
+    grid_id: GridId
     name: Name
     covers: GridCovers = GridCovers.BUILDINGS
     building_codes: list[Code] = Field(default_factory=list, max_length=500)
 
 
 class MoveIn(Body):
-    grid_id: Annotated[str, StringConstraints(pattern=r"^\d{15}$")]
+    grid_id: GridId
 
 
 class OrganisationIn(Body):
@@ -94,10 +97,10 @@ class PersonIn(Body):
     display_name: Name
     community_code: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
     party_member: bool = False
-    phone: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+    phone: Annotated[str, StringConstraints(max_length=32, pattern=r"^[0-9 ()+*-]*$")] | None = Field(
         default=None, description="Stored and published only masked (138****5678)."
     )
-    id_number: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+    id_number: Annotated[str, StringConstraints(max_length=32, pattern=r"^[0-9A-Za-z ]*$")] | None = Field(
         default=None, description="ID-card number: kept only as a salted hash for de-duplication."
     )
     person_id: Id | None = None
@@ -114,7 +117,7 @@ class AppointIn(Body):
     basis: AppointmentBasis
     basis_reference: Name = Field(description="The election, decision or owners'-assembly vote.")
     term_end_date: date | None = None
-    grid_id: Annotated[str, StringConstraints(pattern=r"^\d{15}$")] | None = None
+    grid_id: GridId | None = None
     building_code: Code | None = None
     drawn_from_org_id: Id | None = Field(
         default=None,

@@ -142,7 +142,15 @@ async def appoint_in(g: GraphTx, cmd: Appoint, actor: str, policy: Policy) -> tu
                 rule="membership_id_taken",
                 differing_fields=differing,
             )
-        return {"membership_id": existing.membership_id, "post_id": existing.post_id}, False
+        return {
+            "membership_id": existing.membership_id,
+            "person_id": existing.person_id,
+            "post_id": existing.post_id,
+            "post": existing.post.value,
+            "org_id": existing.org_id,
+            "start_date": existing.start_date.isoformat(),
+            "basis": existing.basis.value,
+        }, False
     person = await require_person(g, cmd.person_id)
     org = await require_org(g, cmd.org_id)
     check_post_fits(cmd.post, org.ref, cmd.grid_id, cmd.building_code)

@@ -23,12 +23,6 @@ from civicgrid_runtime.auth import Principal
 from civicgrid_runtime.errors import CivicGridError
 
 
-class _DryRun(Exception):
-    def __init__(self, result: Result) -> None:
-        super().__init__("dry run")
-        self.result = result
-
-
 def membership_id_of(row: PostRow) -> str:
     scope = row.grid_id or row.building_code or ""
     digest = hashlib.sha256(f"{row.person_id}|{row.org_id}|{row.post}|{scope}|{row.start_date}".encode())
@@ -99,16 +93,11 @@ async def import_posts(
     key: str | None = None,
 ) -> Result:
     async def work(g: GraphTx) -> Result:
-        result = await _write(g, principal, rows, salt, policy)
-        if dry_run:
-            raise _DryRun({**result, "dry_run": True})
-        return {**result, "dry_run": False}
+        return {**await _write(g, principal, rows, salt, policy), "dry_run": dry_run}
 
-    try:
-        return await uow.run(
-            work,
-            idempotency_key=None if dry_run else idempotency_scope(principal, "import_posts", key),
-            fingerprint=fingerprint([r.__dict__ for r in rows]),
-        )
-    except _DryRun as dry:
-        return dry.result
+    return await uow.run(
+        work,
+        idempotency_key=None if dry_run else idempotency_scope(principal, "import_posts", key),
+        fingerprint=fingerprint([r.__dict__ for r in rows]),
+        dry_run=dry_run,
+    )

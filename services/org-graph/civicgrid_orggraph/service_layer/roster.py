@@ -24,12 +24,6 @@ from civicgrid_orggraph.service_layer.ports import (
 from civicgrid_runtime.auth import Principal
 
 
-class _DryRun(Exception):
-    def __init__(self, result: Result) -> None:
-        super().__init__("dry run")
-        self.result = result
-
-
 def _wanted_places(rows: Sequence[RosterRow]) -> dict[str, tuple[RosterRow, PlaceRecord]]:
     wanted: dict[str, tuple[RosterRow, PlaceRecord]] = {}
     for r in rows:
@@ -206,19 +200,14 @@ async def import_roster(
                 places=[code for r in rows for code in (r.community_code, r.compound_code, r.building_code)],
             )
         )
-        result = await _write(g, rows, principal.subject)
-        if dry_run:
-            raise _DryRun({**result, "dry_run": True})
-        return {**result, "dry_run": False}
+        return {**await _write(g, rows, principal.subject), "dry_run": dry_run}
 
-    try:
-        return await uow.run(
-            work,
-            idempotency_key=None if dry_run else idempotency_scope(principal, "import_roster", key),
-            fingerprint=fingerprint([r.__dict__ for r in rows]),
-        )
-    except _DryRun as dry:
-        return dry.result
+    return await uow.run(
+        work,
+        idempotency_key=None if dry_run else idempotency_scope(principal, "import_roster", key),
+        fingerprint=fingerprint([r.__dict__ for r in rows]),
+        dry_run=dry_run,
+    )
 
 
 def export_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
