@@ -21,7 +21,13 @@ async def person(api: Api, c: Community, name: str, party_member: bool = False, 
 
 
 async def appoint(
-    api: Api, person_id: str, org_id: str, post: str, start: str = "2024-01-01", **extra: Any
+    api: Api,
+    person_id: str,
+    org_id: str,
+    post: str,
+    start: str = "2024-01-01",
+    token: str | None = None,
+    **extra: Any,
 ) -> Any:
     body = {
         "person_id": person_id,
@@ -32,7 +38,7 @@ async def appoint(
         "basis_reference": extra.pop("basis_reference", f"第{uuid.uuid4().hex[:4]}次选举"),
         **extra,
     }
-    return await api.post("/memberships", body)
+    return await api.post("/memberships", body, token)
 
 
 async def community_orgs(api: Api, c: Community) -> dict[str, str]:

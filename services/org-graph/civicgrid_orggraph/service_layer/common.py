@@ -10,7 +10,33 @@ from typing import Any
 
 from civicgrid_orggraph.service_layer.ports import GraphTx, GridRecord, OrgRecord, PersonRecord, PlaceRecord
 from civicgrid_runtime.auth import Principal
-from civicgrid_runtime.errors import NotFound, RuleViolation
+from civicgrid_runtime.errors import NotFound, PermissionDenied, RuleViolation
+from civicgrid_runtime.regions import region_prefix
+
+
+def ensure_manages(principal: Principal, code: str, what: str) -> None:
+    """The other side of a relation must be the caller's too (a person appointed, a successor, a parent):
+    a 403 naming ``what`` but not where it is (the caller may not read it)."""
+    if not principal.can_manage(code):
+        raise PermissionDenied(f"{what} is outside the caller's region", rule="outside_region")
+
+
+def ensure_may_attach_to(principal: Principal, parent_code: str, child_code: str, what: str) -> None:
+    """Attaching something at ``child_code`` under something at ``parent_code``: allowed when the caller
+    manages the parent's place, or when that place encloses the child's (an organisation of the street or
+    district above, which a coordinator may point to but not change)."""
+    if principal.can_manage(parent_code) or encloses(parent_code, child_code):
+        return
+    raise PermissionDenied(f"{what} is outside the caller's region", rule="outside_region")
+
+
+def encloses(outer: str, inner: str) -> bool:
+    """True when place ``outer`` contains place ``inner`` (or is it)."""
+    if outer == inner:
+        return True
+    if outer.isdigit() and len(outer) == 12:
+        return inner.startswith(region_prefix(outer)) and inner != outer
+    return inner.startswith(outer + "-")
 
 
 def idempotency_scope(principal: Principal, action: str, key: str | None) -> str | None:

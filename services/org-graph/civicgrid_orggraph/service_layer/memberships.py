@@ -26,6 +26,7 @@ from civicgrid_orggraph.domain.vocabulary import (
     PostKind,
 )
 from civicgrid_orggraph.service_layer.common import (
+    ensure_manages,
     fingerprint,
     idempotency_scope,
     require_grid,
@@ -118,7 +119,14 @@ def membership_view(m: NewMembership, flags: list[Finding]) -> Result:
     }
 
 
-async def appoint_in(g: GraphTx, cmd: Appoint, actor: str, policy: Policy) -> tuple[Result, bool]:
+async def appoint_in(g: GraphTx, cmd: Appoint, principal: Principal, policy: Policy) -> tuple[Result, bool]:
+    """Appoint inside an open transaction. Both sides of the relation must be the caller's: the
+    organisation (and what the post covers) and the person (and the body a part-time member is drawn
+    from): a coordinator of one street cannot appoint a person of another, even to a post of their own."""
+    found = await require_org(g, cmd.org_id, active=False)
+    principal.ensure_can_manage(found.ref.place.code)
+    if cmd.scope:
+        principal.ensure_can_manage(cmd.scope)
     membership_id = cmd.membership_id or f"m-{uuid.uuid4().hex[:16]}"
     if cmd.membership_id is not None and (existing := await g.get_membership(cmd.membership_id)):
         stored = {
@@ -152,6 +160,7 @@ async def appoint_in(g: GraphTx, cmd: Appoint, actor: str, policy: Policy) -> tu
             "basis": existing.basis.value,
         }, False
     person = await require_person(g, cmd.person_id)
+    ensure_manages(principal, person.community_code, f"person {person.person_id}")
     org = await require_org(g, cmd.org_id)
     check_post_fits(cmd.post, org.ref, cmd.grid_id, cmd.building_code)
     await _check_scope(g, cmd, org)
@@ -170,6 +179,8 @@ async def appoint_in(g: GraphTx, cmd: Appoint, actor: str, policy: Policy) -> tu
         )
     holdings = await g.holdings_of(person.person_id, cmd.start_date)
     drawn = await require_org(g, cmd.drawn_from_org_id) if cmd.drawn_from_org_id else None
+    if drawn is not None:
+        ensure_manages(principal, drawn.ref.place.code, f"organisation {drawn.ref.org_id}")
     appointment = Appointment(
         person.person_id,
         person.party_member,
@@ -200,7 +211,7 @@ async def appoint_in(g: GraphTx, cmd: Appoint, actor: str, policy: Policy) -> tu
         basis=cmd.basis,
         basis_reference=cmd.basis_reference.strip(),
         cross_appointment=is_cross_appointment(appointment, holdings),
-        recorded_by=actor,
+        recorded_by=principal.subject,
     )
     await g.create_membership(membership)
     g.emit(_started(membership, cmd))
@@ -247,11 +258,7 @@ async def appoint(
 
     async def work(g: GraphTx) -> Result:
         await g.lock(appointment_locks(cmd))
-        org = await require_org(g, cmd.org_id)
-        principal.ensure_can_manage(org.ref.place.code)
-        if cmd.scope:
-            principal.ensure_can_manage(cmd.scope)
-        view, created = await appoint_in(g, cmd, principal.subject, policy)
+        view, created = await appoint_in(g, cmd, principal, policy)
         return {**view, "created": created}
 
     return await uow.run(

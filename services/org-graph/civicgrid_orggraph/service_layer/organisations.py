@@ -11,6 +11,8 @@ from civicgrid_orggraph.domain.events import DomainEvent
 from civicgrid_orggraph.domain.shapes import OrgRef, check_organisation_shape, uniqueness_group
 from civicgrid_orggraph.domain.vocabulary import EndReason, OrganisationKind
 from civicgrid_orggraph.service_layer.common import (
+    ensure_manages,
+    ensure_may_attach_to,
     fingerprint,
     idempotency_scope,
     org_view,
@@ -32,7 +34,7 @@ class FormOrganisation:
     formed_on: date | None = None
 
 
-async def form_in(g: GraphTx, cmd: FormOrganisation, actor: str) -> tuple[Result, bool]:
+async def form_in(g: GraphTx, cmd: FormOrganisation, principal: Principal) -> tuple[Result, bool]:
     org_id = cmd.org_id or f"org-{uuid.uuid4().hex[:16]}"
     existing = await g.get_org(org_id)
     if existing is not None:
@@ -51,6 +53,10 @@ async def form_in(g: GraphTx, cmd: FormOrganisation, actor: str) -> tuple[Result
         return org_view(existing), False
     place = await require_place(g, cmd.place_code)
     parent = await require_org(g, cmd.parent_org_id) if cmd.parent_org_id else None
+    if parent is not None:
+        ensure_may_attach_to(
+            principal, parent.ref.place.code, place.code, f"parent organisation {parent.ref.org_id}"
+        )
     check_organisation_shape(cmd.kind, place.ref, parent.ref if parent else None)
     group = uniqueness_group(cmd.kind, place.kind)
     if group is not None:
@@ -65,7 +71,7 @@ async def form_in(g: GraphTx, cmd: FormOrganisation, actor: str) -> tuple[Result
                 existing_org_id=rivals[0].org_id,
             )
     org = OrgRecord(OrgRef(org_id, cmd.kind, place.ref), cmd.name, cmd.parent_org_id, True)
-    await g.create_org(org, cmd.formed_on or date.today(), actor)
+    await g.create_org(org, cmd.formed_on or date.today(), principal.subject)
     g.emit(
         DomainEvent(
             "organisation.formed",
@@ -91,7 +97,7 @@ async def form_organisation(
     async def work(g: GraphTx) -> Result:
         # the place's lock serialises forming two organisations of a one-per-place kind
         await g.lock(Locks.of(organisations=[cmd.org_id, cmd.parent_org_id], places=[cmd.place_code]))
-        view, created = await form_in(g, cmd, principal.subject)
+        view, created = await form_in(g, cmd, principal)
         return {**view, "created": created}
 
     return await uow.run(
@@ -115,16 +121,19 @@ async def dissolve_organisation(
         await g.lock(Locks.of(posts=posts, organisations=[org_id]))
         org = await require_org(g, org_id, active=False)
         principal.ensure_can_manage(org.ref.place.code)
+        if successor_org_id is not None:
+            successor = await require_org(g, successor_org_id, active=False)
+            ensure_manages(principal, successor.ref.place.code, f"successor organisation {successor_org_id}")
         if not org.active:
             return {**org_view(org), "changed": False, "ended_memberships": []}
+        if successor_org_id is not None:
+            await require_org(g, successor_org_id)
         children = await g.active_children_of_org(org_id)
         if children:
             raise RuleViolation(
                 "organisation_has_active_children",
                 f"dissolve or re-attach its sub-organisations first: {', '.join(children)}",
             )
-        if successor_org_id is not None:
-            await require_org(g, successor_org_id)
         community = community_of(org.ref.place.code)
         ended = []
         for m in await g.open_memberships_of_org(org_id):

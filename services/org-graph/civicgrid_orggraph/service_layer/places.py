@@ -10,6 +10,7 @@ from civicgrid_orggraph.domain.events import DomainEvent
 from civicgrid_orggraph.domain.places import check_attributes, check_parent_kind
 from civicgrid_orggraph.domain.vocabulary import DIVISIONS, PlaceKind
 from civicgrid_orggraph.service_layer.common import (
+    ensure_manages,
     fingerprint,
     idempotency_scope,
     place_view,
@@ -142,6 +143,8 @@ async def dissolve_place(
     key: str | None = None,
 ) -> Result:
     principal.ensure_can_manage(code)
+    if merged_into is not None:
+        ensure_manages(principal, merged_into, f"place {merged_into}")
 
     async def work(g: GraphTx) -> Result:
         await g.lock(Locks.of(places=[code]))

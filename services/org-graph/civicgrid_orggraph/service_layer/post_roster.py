@@ -66,7 +66,7 @@ async def _write(g: GraphTx, principal: Principal, rows: Sequence[PostRow], salt
             held = await g.holders_of_post(pid, row.start_date)
             if any(h.person_id == row.person_id and h.start_date == row.start_date for h in held):
                 continue  # this term is already recorded (e.g. the file is an export)
-            _, started = await memberships.appoint_in(g, _appointment(row), principal.subject, policy)
+            _, started = await memberships.appoint_in(g, _appointment(row), principal, policy)
             appointed += started
         except CivicGridError as error:
             rule = error.details.get("rule")
