@@ -126,7 +126,10 @@ class RequestStatistics:
         """Journal what the write of ``version`` changes (before the document is written, under the
         request's lease); nothing when it changes no figure."""
         found = changes(previous, current)
+        key = f"{request_id}:{version}"
         if not found:
+            # A write of this version that died earlier may have left an entry: it must not count.
+            await self.journal.delete_one({"_id": key})
             return
         entry = {
             "request_id": request_id,
@@ -135,7 +138,6 @@ class RequestStatistics:
             "parts": [{"bucket": key, "place": place, "d": inc} for key, (place, inc) in found.items()],
             "done": [],
         }
-        key = f"{request_id}:{version}"
         try:
             await self.journal.replace_one({"_id": key}, entry, upsert=True)
         except DuplicateKeyError:  # an upsert racing a retried write of the same version
@@ -219,8 +221,16 @@ class RequestStatistics:
         buckets = {key: await self.collection.find_one({"_id": key}) or {} for key in keys}
         done = {e["_id"]: set(e.get("done", [])) for e in valid}
         # Entries of each bucket's previous fold are marked done for it before that fold is forgotten.
-        for key, bucket in buckets.items():
-            for entry_id in bucket.get("last_fold", []):
+        # (Normally the previous fold deleted them all: only a fold that died leaves some.)
+        previous = [
+            (entry_id, key) for key, bucket in buckets.items() for entry_id in bucket.get("last_fold", [])
+        ]
+        left: set[str] = set()
+        if previous:
+            ids = list({entry_id for entry_id, _ in previous})
+            left = {e["_id"] async for e in self.journal.find({"_id": {"$in": ids}}, {"_id": 1})}
+        for entry_id, key in previous:
+            if entry_id in left:
                 await self.journal.update_one({"_id": entry_id}, {"$addToSet": {"done": key}})
                 if entry_id in done:
                     done[entry_id].add(key)
