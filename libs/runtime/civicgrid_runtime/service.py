@@ -12,7 +12,12 @@ from faststream.kafka import KafkaBroker
 
 from civicgrid_runtime.http.health import HealthChecks
 from civicgrid_runtime.kafka.broker import consumer_stalls, stop_broker
-from civicgrid_runtime.kafka.topics import ensure_topics, with_dead_letters
+from civicgrid_runtime.kafka.topics import (
+    ensure_redrive_topics,
+    ensure_topics,
+    redrive_topics_of,
+    with_dead_letters,
+)
 from civicgrid_runtime.logging import get_logger
 from civicgrid_runtime.outbox import OutboxRelay
 from civicgrid_runtime.settings import ServiceSettings
@@ -53,6 +58,9 @@ class ServiceLifecycle:
             await hook()
         if self.topics:
             await ensure_topics(self.settings.kafka_bootstrap_servers, with_dead_letters(self.topics))
+        # Each group's redrive topic exists before its consumer joins: otherwise the first
+        # metadata fetch logs "topic not found" and the group rebalances once more.
+        await ensure_redrive_topics(self.settings.kafka_bootstrap_servers, redrive_topics_of(self.broker))
         await self.broker.start()
         stoppers: list[Hook] = []
         if self.settings.run_background_workers:

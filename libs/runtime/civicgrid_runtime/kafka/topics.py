@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
 
-from civicgrid_contracts.catalogue import all_topics, dead_letter_topic
+from civicgrid_contracts.catalogue import all_topics, dead_letter_topic, is_redrive_topic
 from civicgrid_runtime.logging import get_logger
 
 log = get_logger(__name__)
@@ -46,3 +49,30 @@ def with_dead_letters(names: Iterable[str]) -> list[str]:
     for name in names:
         result += [name, dead_letter_topic(name)]
     return result
+
+
+def redrive_topics_of(broker: KafkaBroker) -> list[str]:
+    """The per-group redrive topics the broker's subscribers listen on."""
+    names = {name for sub in broker.subscribers for name in getattr(sub, "topic_names", ())}
+    return sorted(name for name in names if is_redrive_topic(name))
+
+
+async def ensure_redrive_topics(bootstrap_servers: str, names: Iterable[str]) -> list[str]:
+    """Create the named redrive topics (one partition each) that do not exist yet."""
+    wanted = set(names)
+    if not wanted:
+        return []
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        missing = sorted(wanted - set(await admin.list_topics()))
+        if missing:
+            # Another instance may have created one meanwhile.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(n, num_partitions=1, replication_factor=1) for n in missing]
+                )
+            log.info("created redrive topics", topics=missing)
+        return missing
+    finally:
+        await admin.close()
