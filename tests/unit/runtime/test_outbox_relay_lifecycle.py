@@ -1,4 +1,4 @@
-"""The outbox relay stops when asked, whatever it was doing; the lifecycle finds each group's redrive topic."""
+"""The outbox relay stops when asked, whatever it was doing; each group has its redrive topic."""
 
 from __future__ import annotations
 
