@@ -122,6 +122,7 @@ _ROUTES: tuple[tuple[str, tuple[type[EventPayload], ...]], ...] = (
             org.PlaceDissolved,
             org.GridDefined,
             org.GridBuildingMoved,
+            org.GridBuildingAssigned,
             org.GridUpdated,
             org.GridDissolved,
         ),

@@ -9,6 +9,7 @@ from civicgrid_contracts.events import (
     CrossAppointmentFlagged,
     EscalationReason,
     EventPayload,
+    GridBuildingAssigned,
     GridBuildingMoved,
     GridDefined,
     HotlineRequestSubmitted,
@@ -84,6 +85,9 @@ def example_payloads() -> dict[str, EventPayload]:
         PlaceDissolved(community_code=c, code=BUILDING, reason="demolished for renewal"),
         GridDefined(community_code=c, grid_id=GRID, name="第三网格", building_codes=[BUILDING]),
         GridBuildingMoved(community_code=c, building_code=BUILDING, from_grid_id=GRID, to_grid_id=OTHER_GRID),
+        GridBuildingAssigned(
+            community_code=c, building_code=BUILDING, grid_id=OTHER_GRID, previous_grid_id=GRID
+        ),
         GridUpdated(community_code=c, grid_id=GRID, name="第三网格（东）"),
         GridDissolved(community_code=c, grid_id=OTHER_GRID, reason="merged into the third grid"),
         OrganisationFormed(

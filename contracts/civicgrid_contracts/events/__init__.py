@@ -7,6 +7,7 @@ from civicgrid_contracts.events.notifications import NotificationDelivered, Noti
 from civicgrid_contracts.events.org import (
     AppointmentBasis,
     CrossAppointmentFlagged,
+    GridBuildingAssigned,
     GridBuildingMoved,
     GridDefined,
     MembershipEnded,
@@ -58,6 +59,7 @@ __all__ = [
     "CrossAppointmentFlagged",
     "EscalationReason",
     "EventPayload",
+    "GridBuildingAssigned",
     "GridBuildingMoved",
     "GridDefined",
     "HotlineRequestSubmitted",

@@ -192,6 +192,33 @@ class GridBuildingMoved(EventPayload):
         return self
 
 
+class GridBuildingAssigned(EventPayload):
+    """A building was put in a grid: its first grid, or another one. Published for every change of a
+    building's grid, whichever way it happened (a building put in a grid or moved, a grid defined over
+    buildings, a roster import), so a projection of "which grid is this building in" needs only this
+    type. (``place.updated`` with an attribute ``grid_id``, ``grid.defined`` and ``grid.building_moved``
+    are still published as before.) A building leaves its grid only when it is dissolved
+    (``place.dissolved``)."""
+
+    event_type = "cn.civicgrid.org.grid.building_assigned.v1"
+
+    building_code: PlaceCode
+    grid_id: GridId = Field(description="The grid the building is in from now on.")
+    previous_grid_id: GridId | None = Field(
+        default=None, description="The grid it was in before; null when this is its first grid."
+    )
+
+    @model_validator(mode="after")
+    def _grids_in_community(self) -> GridBuildingAssigned:
+        same_community(self.community_code, self.grid_id, "grid_id")
+        same_community(self.community_code, self.previous_grid_id, "previous_grid_id")
+        if not self.building_code.startswith(self.community_code):
+            raise ValueError("building_code must start with the community code (a building there)")
+        if self.previous_grid_id == self.grid_id:
+            raise ValueError("previous_grid_id and grid_id must differ")
+        return self
+
+
 class OrganisationFormed(EventPayload):
     """An organisation (party, self-governance, owners', property, unit) was formed at a place."""
 

@@ -20,6 +20,7 @@ PAYLOADS: dict[str, type[EventPayload]] = {
     "place.dissolved": org.PlaceDissolved,
     "grid.defined": org.GridDefined,
     "grid.building_moved": org.GridBuildingMoved,
+    "grid.building_assigned": org.GridBuildingAssigned,
     "grid.updated": org.GridUpdated,
     "grid.dissolved": org.GridDissolved,
     "organisation.updated": org.OrganisationUpdated,
@@ -32,7 +33,9 @@ PAYLOADS: dict[str, type[EventPayload]] = {
 }
 
 
-def to_cloud_event(event: DomainEvent, causation_id: str | None = None) -> CloudEvent:
+def to_cloud_event(
+    event: DomainEvent, causation_id: str | None = None, correlation_id: str | None = None
+) -> CloudEvent:
     """Validate against the contract model; what it refuses rolls the write back as a 422 naming the fields.
 
     Inputs are checked at the edge with the same rules, so this is a second line: whatever slips through
@@ -51,6 +54,6 @@ def to_cloud_event(event: DomainEvent, causation_id: str | None = None) -> Cloud
         payload,
         source=SOURCE,
         subject=event.subject,
-        correlation_id=current_correlation_id(),
+        correlation_id=correlation_id or current_correlation_id(),
         causation_id=causation_id,
     )

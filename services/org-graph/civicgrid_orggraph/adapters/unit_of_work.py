@@ -53,6 +53,7 @@ class Neo4jUnitOfWork:
         idempotency_key: str | None = None,
         fingerprint: str = "",
         causation_id: str | None = None,
+        correlation_id: str | None = None,
         dry_run: bool = False,
     ) -> Result:
         published: list[int] = []
@@ -66,7 +67,7 @@ class Neo4jUnitOfWork:
                     return stored[1]
             graph = Neo4jGraphTx(tx)
             result = await work(graph)
-            events = [to_cloud_event(e, causation_id) for e in graph.events]
+            events = [to_cloud_event(e, causation_id, correlation_id) for e in graph.events]
             if dry_run:
                 raise _DryRun(result)  # everything checked, events included; roll it all back
             await append_outbox(tx, events)

@@ -14,3 +14,14 @@ class DomainEvent:
     community_code: str
     subject: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def building_assigned(building_code: str, grid_id: str, previous_grid_id: str | None) -> DomainEvent:
+    """The one fact for every change of a building's grid (its first grid or another), however it
+    happened: a building put in a grid or moved, a grid defined over buildings, a roster import."""
+    return DomainEvent(
+        "grid.building_assigned",
+        grid_id[:12],
+        f"place/{building_code}",
+        {"building_code": building_code, "grid_id": grid_id, "previous_grid_id": previous_grid_id},
+    )

@@ -20,7 +20,12 @@ def population_handler(uow: UnitOfWork):  # type: ignore[no-untyped-def]
     async def handle(event: CloudEvent) -> None:
         payload = parse_payload(event, PopulationReported)
         report = PopulationReport(
-            event.id, payload.community_code, payload.as_of, payload.residents, payload.households
+            event.id,
+            payload.community_code,
+            payload.as_of,
+            payload.residents,
+            payload.households,
+            event.correlationid,
         )
         result = await apply_population_report(uow, report)
         log.info("population report handled", community_code=payload.community_code, **result)

@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 
 from civicgrid_orggraph.domain.codes import check_grid_id, community_of
-from civicgrid_orggraph.domain.events import DomainEvent
+from civicgrid_orggraph.domain.events import DomainEvent, building_assigned
 from civicgrid_orggraph.domain.vocabulary import BASE_UNITS, EndReason, PlaceKind
 from civicgrid_orggraph.service_layer.common import (
     fingerprint,
@@ -77,6 +77,8 @@ async def define_in(g: GraphTx, cmd: DefineGrid, actor: str) -> tuple[Result, bo
             {"grid_id": cmd.grid_id, "name": cmd.name, "building_codes": list(cmd.building_codes)},
         )
     )
+    for code in cmd.building_codes:
+        g.emit(building_assigned(code, cmd.grid_id, None))  # each had no grid (checked above)
     return _view(grid, cmd), True
 
 
@@ -141,6 +143,7 @@ async def move_in(g: GraphTx, building_code: str, to_grid_id: str) -> tuple[Resu
                 {"code": building_code, "attributes": {"grid_id": to_grid_id}},
             )
         )
+    g.emit(building_assigned(building_code, to_grid_id, current))
     return view, True
 
 

@@ -20,10 +20,12 @@ class PopulationReport:
     as_of: date
     residents: int
     households: int
+    correlation_id: str | None = None
 
 
 async def apply_population_report(uow: UnitOfWork, report: PopulationReport) -> Result:
-    """Update the counts (newer reports win); unknown communities are a permanent failure."""
+    """Update the counts (newer reports win); unknown communities are a permanent failure. The events it
+    causes carry the report's id as causation id and its correlation id (or, lacking one, its id)."""
 
     async def work(g: GraphTx) -> Result:
         if not await g.claim_event(CONSUMER, report.event_id):
@@ -54,4 +56,6 @@ async def apply_population_report(uow: UnitOfWork, report: PopulationReport) -> 
         )
         return {"applied": True, "changed": changed}
 
-    return await uow.run(work)
+    return await uow.run(
+        work, causation_id=report.event_id, correlation_id=report.correlation_id or report.event_id
+    )

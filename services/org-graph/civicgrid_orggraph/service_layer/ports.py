@@ -207,11 +207,13 @@ class UnitOfWork(Protocol):
         idempotency_key: str | None = None,
         fingerprint: str = "",
         causation_id: str | None = None,
+        correlation_id: str | None = None,
         dry_run: bool = False,
     ) -> Result:
         """Run ``work`` in one transaction with its outbox; with a key, a retry returns the first result
         (the same key with another body is a 409 naming the fields that differ). ``causation_id`` (the
-        inbound event's id) is stamped on every event the work emits. A dry run does everything, the
+        inbound event's id) and ``correlation_id`` (default: the request's or message's) are stamped on
+        every event the work emits. A dry run does everything, the
         translation of its events included, and then rolls back: it fails exactly where the real run
         would."""
         ...

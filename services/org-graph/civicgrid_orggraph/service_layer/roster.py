@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from civicgrid_orggraph.domain.codes import community_of
-from civicgrid_orggraph.domain.events import DomainEvent
+from civicgrid_orggraph.domain.events import DomainEvent, building_assigned
 from civicgrid_orggraph.domain.roster import RosterRejected, RosterRow, RowProblem
 from civicgrid_orggraph.domain.vocabulary import BASE_UNITS, PlaceKind
 from civicgrid_orggraph.service_layer.common import fingerprint, idempotency_scope
@@ -140,6 +140,8 @@ async def _write(g: GraphTx, rows: Sequence[RosterRow], actor: str) -> Result:
                 {"grid_id": grid_id, "name": name, "building_codes": members},
             )
         )
+        for b in members:
+            g.emit(building_assigned(b, grid_id, None))  # none of them had a grid
         current.update({b: grid_id for b in members})
         await g.set_building_grids([(b, grid_id) for b in members])
     moves = [
@@ -148,6 +150,7 @@ async def _write(g: GraphTx, rows: Sequence[RosterRow], actor: str) -> Result:
     await g.set_building_grids([(b, grid) for b, grid in moves if grid])
     for building, grid in moves:
         before = current.get(building)
+        g.emit(building_assigned(building, grid, before))
         if before is None:
             g.emit(
                 DomainEvent(
