@@ -102,7 +102,7 @@ async def register_person(
         view, created = await register_in(g, prepared, principal.subject)
         return {**view, "created": created}
 
-    body = {**prepared.record.__dict__, "person_id": cmd.person_id, "id_hash": prepared.id_hash}
+    body = {**prepared.record.__dict__, "person_id": cmd.person_id, "id_number": prepared.id_hash}
     return await uow.run(
         work,
         idempotency_key=idempotency_scope(principal, "register_person", key),
