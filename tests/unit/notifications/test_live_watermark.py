@@ -1,8 +1,15 @@
-"""The live-stream watermark: late sequence numbers are not skipped, missing ones only after a grace."""
+"""The live-stream watermark: late sequence numbers are not skipped, missing ones only after a grace,
+and changes sharing a number (a mark-all) are each handed out, even when they show up one by one."""
 
 from __future__ import annotations
 
-from civicgrid_notifications.adapters.live import SequenceWatermark
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from civicgrid_notifications.adapters.live import LiveHub, SequenceWatermark
+from civicgrid_notifications.adapters.mongo_feed import Change
+from civicgrid_notifications.domain.model import FeedState
+from civicgrid_notifications.service_layer.ports import FeedItem
 
 
 class Clock:
@@ -22,6 +29,7 @@ def test_the_watermark_waits_at_a_gap_so_a_late_commit_is_still_delivered() -> N
     assert mark.is_new(11)
     assert not mark.is_new(12)
     mark.mark(11)
+    clock.now += 3.0
     mark.advance(12)
     assert mark.low == 12
 
@@ -39,3 +47,53 @@ def test_a_number_that_never_appears_is_passed_after_the_grace_period() -> None:
     mark.advance(2)
     assert mark.low == 2
     assert not mark.is_new(1)
+
+
+def test_changes_sharing_a_number_are_each_new_and_the_number_stays_open_while_more_arrive() -> None:
+    clock = Clock()
+    mark = SequenceWatermark(0, gap_grace=3.0, clock=clock)
+    mark.mark(1, "personal::a")
+    mark.advance(1)
+    assert mark.is_new(1, "personal::b")
+    assert not mark.is_new(1, "personal::a")
+    clock.now += 2.0
+    mark.mark(1, "personal::b")  # the store showed the second item of the mark-all later
+    clock.now += 2.0
+    mark.advance(1)
+    assert mark.low == 0  # quiet for 2 s only
+    clock.now += 1.0
+    mark.advance(1)
+    assert mark.low == 1
+
+
+def _item(item_id: str, seq: int) -> FeedItem:
+    return FeedItem(
+        item_id, "personal", "notice", "normal", "t", "b", None, FeedState.READ, datetime.now(UTC), seq, "c"
+    )
+
+
+class Source:
+    def __init__(self) -> None:
+        self.changes: list[Change] = []
+
+    async def changes_after(self, seq: int, limit: int) -> list[Change]:
+        return [c for c in self.changes if c.seq > seq]
+
+    async def current_seq(self) -> int:
+        return max((c.seq for c in self.changes), default=0)
+
+
+async def test_the_hub_hands_out_every_item_of_a_mark_all_to_every_open_stream() -> None:
+    source = Source()
+    source.changes.append(Change(1, _item("x", 1), "m1", None))
+    hub = LiveHub(source, gap_grace=60.0)
+    await hub.poll_once()  # the first poll starts the watermark at the current number
+    phone, tablet = hub.subscribe("m1", []), hub.subscribe("m1", [])
+    source.changes.append(Change(2, _item("a", 2), "m1", None))
+    await hub.poll_once()
+    source.changes += [Change(2, _item("b", 2), "m1", None), Change(2, _item("c", 2), "m1", None)]
+    await hub.poll_once()
+    for device in (phone, tablet):
+        got: Sequence[object] = [device.queue.get_nowait() for _ in range(device.queue.qsize())]
+        assert [getattr(i, "id", None) for i in got] == ["a", "b", "c"]
+    assert await hub.resume_point() == 1

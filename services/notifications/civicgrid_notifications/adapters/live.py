@@ -64,21 +64,28 @@ class Subscription:
 
 
 class SequenceWatermark:
-    """Tracks which sequence numbers were handled; tolerates numbers that never appear."""
+    """Which changes were handed out. A change is a (sequence number, key) pair: several changes may
+    share a number (a mark-all turns many items read under one), and a store may show them one by one
+    (an ``update_many`` is not atomic across documents). ``low`` passes a number once it has been quiet
+    for ``gap_grace`` seconds: seen, and no new change with it since; or never seen (a reservation
+    whose write never happened: a duplicate skipped, a crash). Until then every poll reads it again
+    and hands out only the changes not handed out yet."""
 
     def __init__(self, start: int, gap_grace: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.low = start
-        self._seen: set[int] = set()
+        self._seen: dict[int, set[str]] = {}
+        self._last_new: dict[int, float] = {}
         self._missing_since: dict[int, float] = {}
         self._grace = gap_grace
         self._clock = clock
 
-    def is_new(self, seq: int) -> bool:
-        return seq > self.low and seq not in self._seen
+    def is_new(self, seq: int, key: str = "") -> bool:
+        return seq > self.low and key not in self._seen.get(seq, ())
 
-    def mark(self, seq: int) -> None:
+    def mark(self, seq: int, key: str = "") -> None:
         if seq > self.low:
-            self._seen.add(seq)
+            self._seen.setdefault(seq, set()).add(key)
+            self._last_new[seq] = self._clock()
             self._missing_since.pop(seq, None)
 
     def advance(self, highest_reserved: int) -> None:
@@ -88,12 +95,12 @@ class SequenceWatermark:
                 self._missing_since.setdefault(seq, now)
         while self.low < highest_reserved:
             nxt = self.low + 1
-            if nxt in self._seen:
-                self._seen.discard(nxt)
-            elif now - self._missing_since.get(nxt, now) >= self._grace:
-                self._missing_since.pop(nxt, None)
-            else:
+            since = self._last_new[nxt] if nxt in self._seen else self._missing_since.get(nxt, now)
+            if now - since < self._grace:
                 break
+            self._seen.pop(nxt, None)
+            self._last_new.pop(nxt, None)
+            self._missing_since.pop(nxt, None)
             self.low = nxt
 
 
@@ -145,13 +152,13 @@ class LiveHub:
         highest = await self._source.current_seq()
         dispatched = 0
         for change in await self._source.changes_after(mark.low, limit=10_000):
-            if not mark.is_new(change.seq):
+            if not mark.is_new(change.seq, change.key):
                 continue
             if change.item is None:
                 dispatched += await self._audiences_changed(change)
             else:
                 dispatched += self._dispatch(change, change.item)
-            mark.mark(change.seq)
+            mark.mark(change.seq, change.key)
         mark.advance(highest)
         return dispatched
 

@@ -7,11 +7,12 @@ of one counter (``counters.feed_seq``) into the changed document's ``seq``. Live
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -42,6 +43,39 @@ class Change:
     item: FeedItem | None
     member_id: str | None
     audience: str | None
+
+    @property
+    def key(self) -> str:
+        """Tells apart changes that share a sequence number (the items of one mark-all)."""
+        if self.item is None:
+            return f"audiences:{self.member_id}"
+        return f"{self.item.kind}:{self.member_id or ''}:{self.item.id}"
+
+
+BULK_CHUNK = 50
+"""Statements per update command: FerretDB 1.24 keeps every statement's cursor open until the command
+ends, and an update command of 100 statements or more hangs (its connection pool runs dry)."""
+
+
+async def bulk_update(
+    collection: AsyncCollection[Document], requests: Sequence[UpdateOne]
+) -> tuple[int, int]:
+    """Unordered updates in commands of ``BULK_CHUNK``; returns (modified + upserted, duplicate keys).
+    A duplicate key (an upsert whose filter did not match an existing ``_id``) is an expected outcome."""
+    changed = duplicates = 0
+    for start in range(0, len(requests), BULK_CHUNK):
+        chunk = list(requests[start : start + BULK_CHUNK])
+        try:
+            result = await collection.bulk_write(chunk, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            duplicates += len(errors)
+            changed += int(error.details.get("nModified", 0)) + len(error.details.get("upserted", []))
+            continue
+        changed += result.modified_count + result.upserted_count
+    return changed, duplicates
 
 
 def _before(cursor: PageCursor | None) -> Document:
@@ -321,40 +355,24 @@ class MongoFeedStore:
         return _broadcast(bdoc, {"state": state.value, "seq": seq})
 
     async def set_all_read(self, member_id: str, audiences: Sequence[str], category: str | None) -> int:
-        """Every unread entry and broadcast turns read, each with a sequence number of its own, so
-        each change reaches the open streams as its own event."""
+        """Every unread entry and broadcast turns read, all with one sequence number: one change of
+        several items (the poller hands out every item of it, a replay from it resends it whole)."""
         query: Document = {"member_id": member_id, "state": {"$in": _UNREAD}}
         bquery: Document = {"audience": {"$in": list(audiences)}}
         if category:
             query["category"] = category
             bquery["category"] = category
-        entry_ids = [d["_id"] async for d in self.entries.find(query, {"_id": 1})]
         bdocs = await self.broadcasts.find(bquery, {"_id": 1, "audience": 1}).to_list()
         done = await self._states(member_id, [d["_id"] for d in bdocs])
         pending = [d for d in bdocs if d["_id"] not in done or done[d["_id"]]["state"] not in _DONE]
-        total = len(entry_ids) + len(pending)
-        if total == 0:
-            return 0
-        top = await self.next_seq(total)
-        seqs = iter(range(top - total + 1, top + 1))
-        changed = 0
-        if entry_ids:
-            result = await self.entries.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": entry, "member_id": member_id, "state": {"$in": _UNREAD}},
-                        {"$set": {"state": FeedState.READ.value, "seq": next(seqs)}},
-                    )
-                    for entry in entry_ids
-                ],
-                ordered=False,
-            )
-            changed += result.modified_count
+        seq = await self.next_seq()
+        result = await self.entries.update_many(query, {"$set": {"state": FeedState.READ.value, "seq": seq}})
+        changed = result.modified_count
         if pending:
-            changed += await self._broadcasts_read(member_id, pending, seqs)
+            changed += await self._broadcasts_read(member_id, pending, seq)
         return changed
 
-    async def _broadcasts_read(self, member_id: str, docs: Sequence[Document], seqs: Iterator[int]) -> int:
+    async def _broadcasts_read(self, member_id: str, docs: Sequence[Document], seq: int) -> int:
         requests = [
             UpdateOne(
                 # Not over a state the member moved further meanwhile (archived): the filter does not
@@ -366,21 +384,15 @@ class MongoFeedStore:
                         "broadcast_id": doc["_id"],
                         "audience": doc["audience"],
                         "state": FeedState.READ.value,
-                        "seq": next(seqs),
+                        "seq": seq,
                     }
                 },
                 upsert=True,
             )
             for doc in docs
         ]
-        try:
-            result = await self.states.bulk_write(requests, ordered=False)
-        except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            return len(requests) - len(errors)
-        return result.modified_count + result.upserted_count
+        changed, _duplicates = await bulk_update(self.states, requests)
+        return changed
 
     async def audiences_changed(self, member_ids: Sequence[str]) -> None:
         """Mark that these members' audiences may have changed (a post, an organisation, a grid, a
@@ -388,12 +400,12 @@ class MongoFeedStore:
         if not member_ids:
             return
         top = await self.next_seq(len(member_ids))
-        await self.audience_changes.bulk_write(
+        await bulk_update(
+            self.audience_changes,
             [
                 UpdateOne({"_id": member}, {"$set": {"seq": top - len(member_ids) + 1 + i}}, upsert=True)
                 for i, member in enumerate(member_ids)
             ],
-            ordered=False,
         )
 
     async def audiences_changed_since(self, member_id: str, seq: int) -> int | None:
@@ -401,14 +413,18 @@ class MongoFeedStore:
         return int(doc["seq"]) if doc else None
 
     async def changes_since(self, member_id: str, audiences: Sequence[str], seq: int) -> list[FeedItem]:
-        """What a member's stream missed after ``seq`` (a reconnect's Last-Event-ID), oldest first."""
-        items = [_personal(d) async for d in self.entries.find({"member_id": member_id, "seq": {"$gt": seq}})]
+        """What a member's stream missed from ``seq`` on (a reconnect's Last-Event-ID), oldest first.
+        The changes numbered ``seq`` itself are included: a device cut off in the middle of a
+        mark-all (one number, many items) gets all of it again."""
+        items = [
+            _personal(d) async for d in self.entries.find({"member_id": member_id, "seq": {"$gte": seq}})
+        ]
         bdocs = await self.broadcasts.find(
-            {"audience": {"$in": list(audiences)}, "seq": {"$gt": seq}}
+            {"audience": {"$in": list(audiences)}, "seq": {"$gte": seq}}
         ).to_list()
         changed = {
             d["broadcast_id"]: d
-            async for d in self.states.find({"member_id": member_id, "seq": {"$gt": seq}})
+            async for d in self.states.find({"member_id": member_id, "seq": {"$gte": seq}})
         }
         ids = {d["_id"] for d in bdocs} | set(changed)
         known = {d["_id"]: d async for d in self.broadcasts.find({"_id": {"$in": sorted(ids)}})}
@@ -417,16 +433,39 @@ class MongoFeedStore:
         return sorted(items, key=lambda i: i.seq)
 
     async def changes_after(self, seq: int, limit: int) -> list[Change]:
-        """Every stream-visible change after ``seq`` (all members), for the live-stream poller."""
-        changes: list[Change] = []
-        query = {"seq": {"$gt": seq}}
-        async for d in self.entries.find(query).sort("seq", 1).limit(limit):
-            changes.append(Change(int(d["seq"]), _personal(d), d["member_id"], None))
-        async for d in self.broadcasts.find(query).sort("seq", 1).limit(limit):
-            changes.append(Change(int(d["seq"]), _broadcast(d, None), None, d["audience"]))
-        async for d in self.audience_changes.find(query).sort("seq", 1).limit(limit):
-            changes.append(Change(int(d["seq"]), None, d["_id"], None))
-        state_docs = await self.states.find(query).sort("seq", 1).limit(limit).to_list()
+        """Every stream-visible change after ``seq`` (all members), for the live-stream poller, oldest
+        first, and never part of a sequence number: several items changed together (a mark-all) share
+        one, so where a query stopped at its limit, the changes at and after its last number wait for
+        the next poll — unless that number is all there is, then it is read whole."""
+        changes, cut = await self._changes({"seq": {"$gt": seq}}, limit)
+        if cut is None:
+            return changes
+        before = [c for c in changes if c.seq < cut]
+        if before:
+            return before
+        whole, _cut = await self._changes({"seq": cut}, None)
+        return whole
+
+    async def _changes(self, query: Document, limit: int | None) -> tuple[list[Change], int | None]:
+        """The changes matching ``query``, and the lowest last number of a query that hit ``limit``."""
+        cuts: list[int] = []
+
+        async def read(collection: AsyncCollection[Document]) -> list[Document]:
+            cursor = collection.find(query).sort("seq", 1)
+            docs = await (cursor.limit(limit) if limit else cursor).to_list()
+            if limit and len(docs) >= limit:
+                cuts.append(int(docs[-1]["seq"]))
+            return docs
+
+        changes = [
+            Change(int(d["seq"]), _personal(d), d["member_id"], None) for d in await read(self.entries)
+        ]
+        changes += [
+            Change(int(d["seq"]), _broadcast(d, None), None, d["audience"])
+            for d in await read(self.broadcasts)
+        ]
+        changes += [Change(int(d["seq"]), None, d["_id"], None) for d in await read(self.audience_changes)]
+        state_docs = await read(self.states)
         if state_docs:
             ids = sorted({d["broadcast_id"] for d in state_docs})
             known = {d["_id"]: d async for d in self.broadcasts.find({"_id": {"$in": ids}})}
@@ -436,4 +475,4 @@ class MongoFeedStore:
                         Change(int(s["seq"]), _broadcast(known[s["broadcast_id"]], s), s["member_id"], None)
                     )
         changes.sort(key=lambda c: c.seq)
-        return changes
+        return changes, min(cuts) if cuts else None

@@ -211,22 +211,37 @@ class ContactsIn(Strict):
 
 
 class Problem(BaseModel):
-    """An error answer: ``error`` (a code) and ``message`` (what is wrong, naming the field or rule),
-    with details such as ``rule``, ``problems``, ``allowed`` or ``differences``."""
+    """An error answer (RFC 9457 problem details, ``application/problem+json``): ``type``, ``title``,
+    ``status``, ``detail``, plus ``error`` (a stable code) and ``message`` (naming the field or rule),
+    with details such as ``rule``, ``field``, ``problems``, ``allowed`` or ``differences``."""
 
     model_config = ConfigDict(extra="allow")
 
+    type: str | None = None
+    title: str | None = None
+    status: int | None = None
+    detail: str | None = None
     error: str | None = None
     message: str | None = None
 
 
+def _problem(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {"application/problem+json": {"schema": schema}},
+    }
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": Problem, "description": "No valid bearer token"},
-    403: {"model": Problem, "description": "Not the member concerned, or outside the caller's region"},
-    404: {"model": Problem, "description": "Not in this member's feed"},
-    409: {"model": Problem, "description": "Conflicts with the stored state (the message says how)"},
-    422: {"model": Problem, "description": "Invalid input: the message names the field or the rule"},
-    503: {"model": Problem, "description": "A store or broker is unavailable; retry later"},
+    401: _problem("No valid bearer token"),
+    403: _problem("Not the member concerned, or outside the caller's region"),
+    404: _problem("Not in this member's feed, or no such broadcast"),
+    409: _problem("Conflicts with the stored state (the message says how)"),
+    413: _problem("The body is larger than the service accepts"),
+    422: _problem("Invalid input: the message names the field or the rule"),
+    503: _problem("A store or broker is unavailable; retry after Retry-After seconds"),
 }
 
 

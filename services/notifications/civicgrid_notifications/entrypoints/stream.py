@@ -69,7 +69,10 @@ def stream_router(
         asked = _last_event_id(last_event_id)
         resume = await hub.resume_point()
         since = resume if asked is None else min(asked, resume)
-        subscription = hub.subscribe(member_id, await feeds.audiences(member_id))  # before the replay
+        # Subscribe first, then read the audiences: a change of them in between is either recomputed
+        # by the hub on this subscription or already in the projection read here.
+        subscription = hub.subscribe(member_id, ())
+        subscription.audiences = frozenset(await feeds.audiences(member_id))
 
         def shown(signal: Signal, unread: int) -> dict[str, Any]:
             if isinstance(signal, AudiencesChanged):
@@ -79,6 +82,8 @@ def stream_router(
             return {"id": str(signal.seq), "event": "entry", "data": data}
 
         async def batch(signals: Sequence[Signal]) -> list[dict[str, Any]]:
+            if any(isinstance(s, AudiencesChanged) for s in signals):  # read them fresh for the count
+                subscription.audiences = frozenset(await feeds.audiences(member_id))
             unread = await store.unread_count(member_id, sorted(subscription.audiences))
             return [shown(s, unread) for s in signals]
 
