@@ -182,3 +182,20 @@ def test_a_channel_is_delivered_only_when_every_address_confirmed() -> None:
     assert channel_status({"a": TargetState(s.DELIVERED), "b": TargetState(s.FAILED)}) is s.PARTIAL
     assert channel_status({"a": TargetState(s.FAILED)}) is s.FAILED
     assert channel_status({}) is s.FAILED
+
+
+async def test_an_unexpected_error_on_one_address_is_a_failed_attempt_of_that_address_only() -> None:
+    channel = FakeChannel({"a": None, "b": None})
+    original = channel.send
+
+    async def send(outbound: Outbound, target: Mapping[str, Any]) -> DeliveryStatus:
+        if target["key"] == "b":
+            raise KeyError("p256dh")
+        return await original(outbound, target)
+
+    channel.send = send  # type: ignore[method-assign]
+    store = FakeStore([due("n1")])
+    await worker(store, channel).run_once()
+    [(_entry, outcome)] = store.records
+    assert (outcome.targets["a"].status, outcome.targets["b"].status) == ("sent", "queued")
+    assert outcome.targets["b"].last_error == "sms send failed: KeyError"

@@ -141,7 +141,7 @@ class DeliveryWorker:
             waiting = [(due, targets) for due, targets in plans if _is_due(targets.get(key), now)]
             attempts = max(targets[key].attempts for _due, targets in waiting) + 1
             try:
-                status = await channel.send(_outbound([d for d, _t in waiting]), current[key])
+                status = await _send(channel, _outbound([d for d, _t in waiting]), current[key])
             except DeliveryError as error:
                 status = after_failure(attempts, self.max_attempts, error.permanent)
                 retry_at = None
@@ -171,6 +171,18 @@ class DeliveryWorker:
             if state.status is DeliveryStatus.QUEUED and key not in current:
                 targets[key] = TargetState(DeliveryStatus.FAILED, state.attempts, None, REMOVED)
         return targets
+
+
+async def _send(channel: Channel, outbound: Outbound, target: Mapping[str, Any]) -> DeliveryStatus:
+    """One send; an unexpected error (a malformed stored address, a bug) counts as a failed attempt
+    of this target only, so the others' outcomes are still recorded (and not sent twice)."""
+    try:
+        return await channel.send(outbound, target)
+    except DeliveryError:
+        raise
+    except Exception as error:
+        log.warning("delivery attempt raised", channel=channel.name, error=type(error).__name__)
+        raise DeliveryError(f"{channel.name} send failed: {type(error).__name__}") from None
 
 
 def _is_due(state: TargetState | None, now: datetime) -> bool:
