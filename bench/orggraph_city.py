@@ -421,6 +421,11 @@ async def cleanup(driver: AsyncDriver) -> float:
         "MATCH (p:Place) WHERE p.code STARTS WITH '"
         + CITY
         + "' CALL (p) { DETACH DELETE p } IN TRANSACTIONS OF 10000 ROWS",
+        "MATCH (l:WriteLock) WHERE l.key STARTS WITH 'place:"
+        + CITY
+        + "' OR l.key STARTS WITH 'grid:"
+        + CITY
+        + "' CALL (l) { DELETE l } IN TRANSACTIONS OF 10000 ROWS",
     ]
     async with driver.session() as session:
         for statement in statements:
