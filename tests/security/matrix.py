@@ -7,7 +7,8 @@ the order of ``ACTORS``:
     the member concerned · another member · integration · no token
 
 Outcomes: ``ok`` = a 2xx answer; ``403`` = refused; ``hid`` = refused without saying whether the object
-exists (403 or 404); ``401`` = no or bad token.
+exists (403 or 404); ``422`` = refused as invalid input (a file whose rows lie outside the caller's region
+is refused row by row); ``401`` = no or bad token.
 
 The object of every row lies in street A of the run's region ("the object's region"); the coordinator
 elsewhere is street B's. ``concerned`` names the member the row is about (see ``world.Persona``); the
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 from tests.security.world import ACTORS, Actor, Persona
 
-OUTCOMES = ("ok", "403", "hid", "401")
+OUTCOMES = ("ok", "403", "hid", "422", "401")
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,14 @@ MATRIX: dict[str, dict[str, Row]] = {
         "GET /regions/{code}/coverage/gaps/{metric}": Row(STAFF),
         "GET /regions/{code}/cross-appointment-flags": Row(STAFF),
         "GET /policy/cross-appointments": Row(ANY_TOKEN),
-        "POST /imports/roster": Row(STAFF, note="re-imports community A's own export"),
-        "POST /imports/posts": Row(STAFF, note="re-imports community A's own export"),
+        "POST /imports/roster": Row(
+            "ok ok 422 403 403 403 401",
+            note="re-imports community A's own export; rows elsewhere: 422 per row",
+        ),
+        "POST /imports/posts": Row(
+            "ok ok 422 403 403 403 401",
+            note="re-imports community A's own export; rows elsewhere: 422 per row",
+        ),
         "GET /exports/posts": Row(STAFF),
         "GET /exports/roster": Row(STAFF),
     },
@@ -126,7 +133,9 @@ MATRIX: dict[str, dict[str, Row]] = {
         "POST /needs": Row(STAFF),
         "GET /needs": Row(STAFF),
         "POST /needs/{need_id}/claims": Row(
-            STAFF_OR_SELF, Persona.CADRE, note="the concerned member claims with their own resource"
+            "ok ok hid ok hid hid 401",
+            Persona.CADRE,
+            note="the concerned member claims with their own resource; a need one may not see is not found",
         ),
         "POST /needs/{need_id}/claims/{claim_id}/complete": Row(STAFF),
         "GET /needs/{need_id}/matches": Row(STAFF),

@@ -69,6 +69,10 @@ class FuzzRun:
     statuses: Counter[int] = field(default_factory=Counter)
     not_generated: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(WORKERS * 2)
+    )
+    """Backpressure: generation waits while this many calls are queued or running."""
 
     @property
     def rate(self) -> float:
@@ -217,6 +221,13 @@ def session() -> requests.Session:
 
 def run_case(run: FuzzRun, route: str, case: Any, target: Target) -> None:
     """Call and check one case (in a worker thread: generation goes on meanwhile)."""
+    try:
+        call_and_check(run, route, case, target)
+    finally:
+        run.in_flight.release()
+
+
+def call_and_check(run: FuzzRun, route: str, case: Any, target: Target) -> None:
     headers = {"Authorization": f"Bearer {target.token_for(case.path)}"}
     try:
         response = case.call(base_url=target.url, session=session(), headers=headers, timeout=30)
@@ -278,6 +289,7 @@ def one_test(
     )
     @hypothesis.given(case=strategy)
     def test(case: Any) -> None:
+        run.in_flight.acquire()
         run.submitted += 1
         pool.submit(run_case, run, route, case, target)
 

@@ -6,8 +6,9 @@ Text fields and numeric parameters come from the OpenAPI documents, so new ones 
 
 from __future__ import annotations
 
-import json
+import asyncio
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -225,10 +226,27 @@ async def test_the_offset_of_coverage_gaps_is_bounded(api: Api, world: World) ->
     assert response.status_code == 422, f"offset=2**63-1: {response.status_code} {response.text[:200]}"
 
 
+async def status_before_the_body(url: str, method: str, path: str, token: str, length: int, kind: str) -> int:
+    """Send only the request head announcing a ``length``-byte body and read the answer: a server that
+    refuses large bodies early answers without waiting for them."""
+    parsed = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port)
+    try:
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: {parsed.netloc}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: {kind}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+        )
+        writer.write(head.encode())
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), timeout=30)
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
 async def test_json_bodies_larger_than_the_limit_are_refused_before_being_read(
     api: Api, world: World, docs: dict[str, Document]
 ) -> None:
-    huge = json.dumps({"note": "x" * (3 * MEGABYTE)}).encode()
     wrong = []
     tried = 0
     for service, doc in docs.items():
@@ -236,18 +254,13 @@ async def test_json_bodies_larger_than_the_limit_are_refused_before_being_read(
             method, path = route.split(" ", 1)
             concrete = path.replace("{", "").replace("}", "")
             tried += 1
-            response = await api.call(
-                service,
-                method,
-                concrete,
-                world.admin,
-                content=huge,
-                headers={"Content-Type": "application/json"},
+            status = await status_before_the_body(
+                api.urls[service], method, concrete, world.admin, 3 * MEGABYTE, "application/json"
             )
-            if response.status_code not in (413, 422):
-                wrong.append(f"  {service} {route}: {response.status_code}")
+            if status != 413:
+                wrong.append(f"  {service} {route}: {status}")
     assert tried > 0
-    assert not wrong, "3 MB JSON bodies not refused with 413/422:\n" + "\n".join(wrong)
+    assert not wrong, "3 MB JSON bodies not refused with 413 before being sent:\n" + "\n".join(wrong)
 
 
 async def test_an_upload_larger_than_the_limit_is_refused_with_413(api: Api, world: World) -> None:

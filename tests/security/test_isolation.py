@@ -1,0 +1,23 @@
+"""The suite's own isolation: what it needs from the services to leave every other stack alone."""
+
+from __future__ import annotations
+
+from tests.security.stack import SERVICES, Region, supports_topic_suffix
+
+
+def test_every_service_can_be_given_topics_of_its_own() -> None:
+    """Without a topic suffix a test run's service reads and writes the shared topics (issue 9, item 6)."""
+    missing = [s for s in SERVICES if not supports_topic_suffix(s)]
+    assert not missing, f"services whose settings have no topic_suffix: {missing}"
+
+
+def test_the_runs_region_lies_outside_every_real_division() -> None:
+    region = Region()
+    assert region.district.startswith("9"), "province codes 9x are not assigned to any real division"
+    assert {region.street_a, region.street_b, region.street_fuzz} == {
+        region.district + "002",
+        region.district + "087",
+        region.district + "099",
+    }
+    assert region.community_a[:9] == region.street_a
+    assert region.community_b[:9] == region.street_b
