@@ -225,3 +225,18 @@ def test_readiness_names_a_stalled_consumer_group_and_recovers() -> None:
     assert "ServerSelectionTimeoutError" in check
     consumer_stalls(broker).cleared(token)
     assert client.get("/readyz").status_code == 200
+
+
+def test_an_error_detail_named_like_an_rfc_member_does_not_turn_the_answer_into_a_500() -> None:
+    app = _app()
+
+    @app.get("/clash")
+    async def clash() -> None:
+        raise NotFound("no such place", code="420106002003", status="dissolved", detail="x")
+
+    response = TestClient(app).get("/clash")
+    assert response.status_code == 404
+    body = response.json()
+    assert body["status"] == 404
+    assert body["detail"] == "no such place"
+    assert body["type"].endswith("not_found")

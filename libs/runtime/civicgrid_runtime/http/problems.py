@@ -66,11 +66,13 @@ _CODES: dict[int, str] = {
 }
 
 
-def problem_body(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+def problem_body(
+    status: int, code: str, detail: str, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """An RFC 9457 body that also carries the older ``error``/``message`` keys (which, like the
-    RFC's members, win over an extra of the same name)."""
+    RFC's members, win over an extra of the same name, e.g. an error detail called ``code``)."""
     return {
-        **extra,
+        **(extra or {}),
         "type": PROBLEM_TYPE_PREFIX + code,
         "title": _title(status, code),
         "status": status,
@@ -88,7 +90,7 @@ def problem_response(
     extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        problem_body(status, code, detail, **(extra or {})),
+        problem_body(status, code, detail, extra),
         status_code=status,
         headers=dict(headers or {}),
         media_type=PROBLEM_JSON,
