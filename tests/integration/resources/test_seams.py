@@ -287,6 +287,37 @@ async def test_a_buildings_first_grid_set_after_it_was_registered_reaches_resour
     assert {g["grid_id"]: g["building_codes"] for g in grids.json()} == {grid: [], other: [building]}
 
 
+async def test_org_graphs_one_grid_assignment_fact_alone_puts_a_building_in_its_grid_and_moves_it(
+    service: Running, community: str
+) -> None:
+    grid, other = community + "001", community + "002"
+    await service.seed_places(community, {grid: [], other: []})
+    building = f"{community}-C01-B78"
+    registered = org.PlaceRegistered(
+        community_code=community,
+        kind=org.PlaceKind.BUILDING,
+        code=building,
+        name="78栋",
+        parent_code=community,
+    )
+    first = org.GridBuildingAssigned(community_code=community, building_code=building, grid_id=grid)
+    for payload in (registered, first):
+        await service.publish(new_event(payload, source="/civicgrid/org-graph"), PLACES)
+
+    async def in_grid(expected: str) -> bool:
+        found = await service.ctx.places.building(building)
+        return found is not None and found.grid_id == expected
+
+    assert await wait_for(lambda: in_grid(grid), timeout=60)
+    moved = org.GridBuildingAssigned(
+        community_code=community, building_code=building, grid_id=other, previous_grid_id=grid
+    )
+    await service.publish(new_event(moved, source="/civicgrid/org-graph"), PLACES)
+    assert await wait_for(lambda: in_grid(other), timeout=60)
+    grids = await service.client.get(f"/communities/{community}/grids", headers=service.auth())
+    assert {g["grid_id"]: g["building_codes"] for g in grids.json()} == {grid: [], other: [building]}
+
+
 async def test_text_with_control_characters_is_refused_naming_the_field(
     service: Running, community: str
 ) -> None:

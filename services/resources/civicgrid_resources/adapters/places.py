@@ -44,6 +44,7 @@ class PlaceDirectory:
             org.GridUpdated: self.grid_updated,
             org.GridDissolved: self.grid_dissolved,
             org.GridBuildingMoved: self.grid_building_moved,
+            org.GridBuildingAssigned: self.grid_building_assigned,
         }
 
     async def apply(self, payload: EventPayload) -> None:
@@ -134,6 +135,13 @@ class PlaceDirectory:
         # ``from_grid_id`` may be absent (a building's first grid): the projection's own view decides.
         from_grid_id: str | None = getattr(event, "from_grid_id", None)
         await self._move_building(event.building_code, event.to_grid_id, event.community_code, from_grid_id)
+
+    async def grid_building_assigned(self, event: org.GridBuildingAssigned) -> None:
+        """org-graph's one fact for every change of a building's grid (first grid, move, import);
+        the older facts it accompanies set the same values, so either order ends the same."""
+        await self._move_building(
+            event.building_code, event.grid_id, event.community_code, event.previous_grid_id
+        )
 
     async def _move_building(
         self, code: str, grid_id: str, community_code: str, from_grid_id: str | None = None

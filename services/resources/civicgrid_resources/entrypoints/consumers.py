@@ -28,6 +28,7 @@ PLACE_FACTS: tuple[type[EventPayload], ...] = (
     org.GridUpdated,
     org.GridDissolved,
     org.GridBuildingMoved,
+    org.GridBuildingAssigned,
 )
 
 
