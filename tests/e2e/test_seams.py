@@ -10,7 +10,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeAlias
 
 import httpx
@@ -19,7 +19,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
 from civicgrid_contracts.catalogue import dead_letter_topic, new_event, topic_for
-from civicgrid_contracts.events import municipal, org
+from civicgrid_contracts.events import municipal, org, resources
+from civicgrid_contracts.events.common import RequestKind, Urgency
 from civicgrid_runtime.auth import Role, TokenIssuer
 from civicgrid_runtime.kafka.topics import ensure_topics
 from tests.e2e.processes import Stack, start_group_at_end
@@ -212,3 +213,58 @@ async def test_the_place_update_org_graph_derives_from_a_population_report_names
     assert [header(r, "ce_causationid") for r in updates] == [report.id] * len(updates)
     assert [header(r, "ce_correlationid") for r in updates] == [correlation] * len(updates)
     assert b'"residents":13001' in updates[0].value
+
+
+async def test_a_hotline_ticket_becomes_a_request_timed_by_the_ticket_whose_events_name_the_ticket_as_cause(
+    stack: Stack, kafka: Kafka, issuer: TokenIssuer
+) -> None:
+    og_process = stack.service("org-graph")
+    rs_process = stack.service("resources")
+    group = rs_process.env["RESOURCES_CONSUMER_GROUP"]
+    await start_group_at_end(stack.kafka, f"{group}.places", [PLACES])
+    await start_group_at_end(stack.kafka, f"{group}.hotline", [HOTLINE])
+    await asyncio.gather(*(asyncio.to_thread(p.start) for p in (og_process, rs_process)))
+    admin = issuer.mint("e2e-admin", [Role.ADMIN])
+    async with httpx.AsyncClient(timeout=30) as client:
+        og, rs = Api(client, og_process.url, admin), Api(client, rs_process.url, admin)
+        _street, community = await register_community(og)
+        walk_in = {"community_code": community, "kind": "inquiry", "category": "咨询", "urgency": "ordinary"}
+        await accepted_eventually(
+            rs, "/requests", walk_in | {"summary": "社区已知"}, "the community in resources"
+        )
+
+        received_at = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
+        ticket_no = f"E2E{uuid.uuid4().hex[:12].upper()}"
+        correlation = f"e2e-hotline-{uuid.uuid4().hex[:8]}"
+        ticket = new_event(
+            municipal.HotlineRequestSubmitted(
+                community_code=community,
+                ticket_no=ticket_no,
+                received_at=received_at,
+                kind=RequestKind.COMPLAINT,
+                category="噪音扰民",
+                urgency=Urgency.ORDINARY,
+                address="武昌区紫阳路1号",
+                description="夜间施工噪音",
+            ),
+            source="e2e/hotline12345",
+            correlation_id=correlation,
+        )
+        requests_topic = topic_for(resources.RequestReceived.event_type)
+        async with reading_from_now(stack.kafka, requests_topic) as published:
+            await kafka.publish(ticket)
+
+            def derived() -> list[Record]:
+                return [r for r in published() if header(r, "ce_causationid") == ticket.id]
+
+            async def arrived() -> bool:
+                return any(header(r, "ce_type") == resources.RequestReceived.event_type for r in derived())
+
+            await eventually(arrived, timeout=45, what="resources' request.received for the ticket")
+        assert [header(r, "ce_correlationid") for r in derived()] == [correlation] * len(derived())
+
+        request = await rs.ok("GET", f"/requests/h12345-{ticket_no}")
+    assert datetime.fromisoformat(request["received_at"]) == received_at
+    assert datetime.fromisoformat(request["due_at"]) == received_at + timedelta(days=7)  # ordinary: 7 days
+    assert request["address"] == "武昌区紫阳路1号"
+    assert request["external_ref"] == ticket_no
