@@ -268,3 +268,62 @@ async def test_a_hotline_ticket_becomes_a_request_timed_by_the_ticket_whose_even
     assert datetime.fromisoformat(request["due_at"]) == received_at + timedelta(days=7)  # ordinary: 7 days
     assert request["address"] == "武昌区紫阳路1号"
     assert request["external_ref"] == ticket_no
+
+
+async def test_points_for_a_resolved_request_go_to_the_member_who_handled_it_not_to_the_whole_grid_team(
+    stack: Stack, issuer: TokenIssuer
+) -> None:
+    og_process = stack.service("org-graph")
+    rs_process = stack.service("resources")
+    await start_group_at_end(stack.kafka, f"{rs_process.env['RESOURCES_CONSUMER_GROUP']}.places", [PLACES])
+    await asyncio.gather(*(asyncio.to_thread(p.start) for p in (og_process, rs_process)))
+    admin = issuer.mint("e2e-admin", [Role.ADMIN])
+    async with httpx.AsyncClient(timeout=30) as client:
+        og, rs = Api(client, og_process.url, admin), Api(client, rs_process.url, admin)
+        _street, community = await register_community(og)
+        grid = f"{community}001"
+        await og.ok("POST", "/grids", {"grid_id": grid, "name": "第一网格"})
+        persons = [f"e2e-{uuid.uuid4().hex[:10]}" for _ in range(3)]
+        resource_ids: list[str] = []
+        for n, person in enumerate(persons):
+            body = {
+                "community_code": community,
+                "kind": "volunteer",
+                "display_name": f"队员{n}",
+                "person_id": person,
+                "resource_id": f"e2e-res-{person}",
+            }
+            resource = await accepted_eventually(rs, "/resources", body, "the community in resources")
+            resource_ids.append(resource["id"])
+            await rs.ok("POST", f"/resources/{resource['id']}/confirm")
+            joined = {"grid_id": grid, "role": "volunteer", "period_start": "2025-07-01"}
+            await accepted_eventually(
+                rs, f"/resources/{resource['id']}/grids", joined, "the grid in resources"
+            )
+        await rs.ok("POST", "/teams", {"grid_id": grid, "name": "第一网格服务队"})
+        for resource_id in resource_ids:
+            await rs.ok("POST", f"/teams/team-{grid}/members", {"resource_id": resource_id})
+        request = await rs.ok(
+            "POST",
+            "/requests",
+            {
+                "community_code": community,
+                "kind": "help",
+                "category": "楼道照明",
+                "urgency": "ordinary",
+                "summary": "楼道灯不亮",
+                "grid_id": grid,
+            },
+        )
+        assert sorted(request["assignee_ids"]) == sorted(resource_ids)  # the whole team is dispatched
+
+        handler = persons[1]
+        handler_token = issuer.mint(handler, [Role.MEMBER], person_id=handler)
+        path = f"/requests/{request['id']}"
+        await rs.ok("POST", f"{path}/accept", {}, token=handler_token)
+        resolved = await rs.ok("POST", f"{path}/resolve", {"result": "已更换灯泡"}, token=handler_token)
+        assert resolved["status"] == "resolved"
+
+        earned = {rid: (await rs.ok("GET", f"/points/{rid}"))["earned"] for rid in resource_ids}
+    assert earned[resource_ids[1]] > 0, earned
+    assert [earned[resource_ids[0]], earned[resource_ids[2]]] == [0, 0], earned
