@@ -43,7 +43,7 @@ from tests.security.matrix import MATRIX
 from tests.security.world import START, Api, World
 
 TARGET_CASES = int(os.environ.get("CIVICGRID_FUZZ_CASES", "3000"))
-BUDGET_SECONDS = float(os.environ.get("CIVICGRID_FUZZ_SECONDS", "150"))
+BUDGET_SECONDS = float(os.environ.get("CIVICGRID_FUZZ_SECONDS", "200"))
 SEED = 20261202
 WORKERS = 4
 """Calls in flight while the next cases are generated (generation is CPU-bound, the services are not
