@@ -26,7 +26,10 @@ def says_something(doc: Document, schema: Schema, depth: int = 0) -> bool:
     if kind == "array":
         return says_something(doc, schema.get("items", {}), depth + 1)
     if kind == "object":
-        return bool(schema.get("properties"))
+        extra = schema.get("additionalProperties")
+        return bool(schema.get("properties")) or (
+            isinstance(extra, dict) and says_something(doc, extra, depth + 1)
+        )
     return kind in ("string", "integer", "number", "boolean")
 
 
