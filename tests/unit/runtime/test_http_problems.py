@@ -240,3 +240,26 @@ def test_an_error_detail_named_like_an_rfc_member_does_not_turn_the_answer_into_
     assert body["status"] == 404
     assert body["detail"] == "no such place"
     assert body["type"].endswith("not_found")
+
+
+def test_the_openapi_document_declares_the_problem_answers_of_every_route_and_keeps_a_routes_own() -> None:
+    app = create_service_app("t", "t", HealthChecks())
+
+    @app.get("/things/{thing_id}")
+    async def read(thing_id: str) -> dict[str, str]:
+        return {"id": thing_id}
+
+    @app.post("/things", responses={409: {"description": "that name is taken"}})
+    async def create(body: Body) -> dict[str, str]:
+        return {"name": body.name}
+
+    paths = app.openapi()["paths"]
+    read_answers = paths["/things/{thing_id}"]["get"]["responses"]
+    write_answers = paths["/things"]["post"]["responses"]
+    assert {"401", "403", "404", "422", "503"} <= set(read_answers)
+    assert "409" not in read_answers
+    assert {"409", "413", "503"} <= set(write_answers)
+    assert write_answers["409"]["description"] == "that name is taken"
+    problem = read_answers["404"]["content"][PROBLEM_JSON]["schema"]
+    assert problem == {"$ref": "#/components/schemas/Problem"}
+    assert set(paths["/readyz"]["get"]["responses"]) == {"200", "503"}

@@ -125,3 +125,21 @@ def test_other_records_pass_the_outage_filter_untouched() -> None:
     assert outage.filter(_record("aiokafka.consumer", "Heartbeat failed: rebalance in progress"))
     assert outage.filter(_record("aiokafka", "Unable connect to node", level=logging.DEBUG))
     assert not outage.filter(_connect_error())
+
+
+def test_a_dead_letter_copy_masks_phones_and_removes_id_numbers_but_keeps_everything_else() -> None:
+    from civicgrid_runtime.kafka.dlq import masked_value
+
+    original = '{"summary": "来电13912345678，证件420106199001011234", "n": 1}'.encode()
+    copy = masked_value(original).decode()
+    assert "13912345678" not in copy
+    assert "420106199001011234" not in copy
+    assert copy.startswith('{"summary": "来电139')
+    assert copy.endswith('", "n": 1}')
+
+
+def test_a_dead_letter_copy_of_bytes_that_are_not_text_is_unchanged_apart_from_the_personal_data() -> None:
+    from civicgrid_runtime.kafka.dlq import masked_value
+
+    assert masked_value(b"\xff\x00plain") == b"\xff\x00plain"
+    assert b"13912345678" not in masked_value(b"\xff13912345678")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -13,6 +14,7 @@ from civicgrid_runtime.http.health import HealthChecks
 from civicgrid_runtime.http.problems import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_UPLOAD_BYTES,
+    PROBLEM_JSON,
     ProblemMiddleware,
     install_problem_handlers,
 )
@@ -66,4 +68,66 @@ def create_service_app(
         response.headers[CORRELATION_HEADER] = correlation_id
         return response
 
+    document_error_answers(app)
     return app
+
+
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+READ_ERRORS = {
+    "400": "The request cannot be read (e.g. a body that is not JSON)",
+    "401": "No valid bearer token",
+    "403": "The caller may not do this to this object",
+    "404": "No such object, or one the caller may not see",
+    "422": "Invalid input: the problem names each field and rule",
+    "503": "A store or the broker is unavailable: retry after Retry-After seconds",
+}
+WRITE_ERRORS = {
+    **READ_ERRORS,
+    "409": "Conflicts with the current state (a version, an id reused with another body)",
+    "413": "The body is larger than the service accepts",
+}
+
+
+def document_error_answers(app: FastAPI) -> None:
+    """Declare, on every operation, the problem answers the runtime and the services can give, so the
+    OpenAPI document describes every status a caller may see (a route's own declaration wins)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        problem = {"$ref": "#/components/schemas/Problem"}
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault("Problem", PROBLEM_SCHEMA)
+        for path, operations in schema.get("paths", {}).items():
+            if path in HEALTH_PATHS:
+                continue
+            for method, operation in operations.items():
+                errors = READ_ERRORS if method in {"get", "head", "options"} else WRITE_ERRORS
+                responses = operation.setdefault("responses", {})
+                for status, description in errors.items():
+                    responses.setdefault(
+                        status,
+                        {"description": description, "content": {PROBLEM_JSON: {"schema": problem}}},
+                    )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "An RFC 9457 problem; error and message repeat type and detail for older clients.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+    },
+    "required": ["type", "title", "status", "detail"],
+    "additionalProperties": True,
+}

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 Probe = Callable[[], Awaitable[object]]
 DETAIL_LIMIT = 600
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str] = Field(description='Each check: "ok", or "failing: <why>".')
 
 
 class HealthChecks:
@@ -39,11 +50,16 @@ class HealthChecks:
     def router(self) -> APIRouter:
         router = APIRouter(tags=["health"])
 
-        @router.get("/healthz", summary="The process is alive")
+        @router.get("/healthz", summary="The process is alive", response_model=Liveness)
         async def healthz() -> dict[str, str]:
             return {"status": "ok"}
 
-        @router.get("/readyz", summary="Kafka and the store answer")
+        @router.get(
+            "/readyz",
+            summary="Kafka and the store answer",
+            response_model=Readiness,
+            responses={503: {"model": Readiness, "description": "Not ready: the failing checks say why"}},
+        )
         async def readyz() -> JSONResponse:
             checks = await self.run()
             ready = all(v == "ok" for v in checks.values())

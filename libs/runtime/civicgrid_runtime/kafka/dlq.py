@@ -119,7 +119,7 @@ class DeadLetterPolicy:
         record = msg.raw_message
         topic = str(getattr(record, "topic", "unknown"))
         headers = {
-            key: value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            key: redact_text(value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))
             for key, value in (getattr(record, "headers", None) or ())
         }
         original = {
@@ -145,7 +145,7 @@ class DeadLetterPolicy:
         if group_id:
             headers[CONSUMER_GROUP_HEADER] = group_id
         await self._broker.publish(
-            getattr(record, "value", None) or b"",
+            masked_value(getattr(record, "value", None) or b""),
             target,
             key=getattr(record, "key", None),
             headers=headers,
@@ -202,6 +202,19 @@ def _where(stall: Stall) -> dict[str, object]:
         "partition": stall.partition,
         "offset": stall.offset,
     }
+
+
+def masked_value(value: bytes) -> bytes:
+    """A dead-letter copy with phones masked and ID-card numbers removed (the contracts' rule).
+
+    Dead letters are read by operators and kept longer than the traffic they came from, so they never
+    hold personal data in clear, even when the rejected record did (an inbound record refused for
+    exactly that). Bytes that are not UTF-8 survive unchanged around the masked text. A redriven copy
+    carries the masked values: no consumer of this project reads a phone or ID number in clear.
+    """
+    text = value.decode("utf-8", "surrogateescape")
+    masked = redact_text(text)
+    return value if masked == text else masked.encode("utf-8", "surrogateescape")
 
 
 class DeadLetterMiddleware(BaseMiddleware):
