@@ -13,6 +13,7 @@ from civicgrid_orggraph.entrypoints.container import Container
 from civicgrid_orggraph.entrypoints.http_reads import read_router
 from civicgrid_orggraph.entrypoints.http_transfer import transfer_router
 from civicgrid_orggraph.entrypoints.http_writes import write_router
+from civicgrid_orggraph.entrypoints.redaction import install_redaction
 from civicgrid_orggraph.settings import OrgGraphSettings
 from civicgrid_runtime.auth import TokenVerifier
 from civicgrid_runtime.auth.keys import read_public_key
@@ -82,6 +83,7 @@ def create_app(settings: OrgGraphSettings | None = None) -> FastAPI:
     health.add("kafka", lifecycle.kafka_ready)
     health.add("neo4j", neo4j_ready)
     app = create_service_app("CivicGrid org-graph", DESCRIPTION, health, lifespan=lifecycle.lifespan)
+    install_redaction(app)
     app.state.broker, app.state.relay, app.state.driver, app.state.uow = broker, relay, driver, uow
     app.include_router(write_router(container))
     app.include_router(read_router(container))

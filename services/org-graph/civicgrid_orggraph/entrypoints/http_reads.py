@@ -9,12 +9,12 @@ from civicgrid_orggraph.domain.cross_appointments import RULE_DESCRIPTIONS
 from civicgrid_orggraph.domain.text import Id
 from civicgrid_orggraph.entrypoints import answers
 from civicgrid_orggraph.entrypoints.container import Container
-from civicgrid_orggraph.entrypoints.schemas import CODE_PATTERN
+from civicgrid_orggraph.entrypoints.schemas import Code, IsoDate
 from civicgrid_orggraph.service_layer import queries
 from civicgrid_runtime.auth import Principal, Role
 
-OnDate = Annotated[date | None, Query(description="The date to answer for (default: today).")]
-PlaceCode = Annotated[str, Path(pattern=CODE_PATTERN, description="A place code.")]
+OnDate = Annotated[IsoDate | None, Query(description="The date to answer for (YYYY-MM-DD; default: today).")]
+PlaceCode = Annotated[Code, Path(description="A place code.")]
 REGION_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"
 RegionCode = Annotated[str, Path(pattern=REGION_PATTERN, description="A region code (2-12 digits).")]
 GridPath = Annotated[str, Path(pattern=r"^\d{15}$", description="A grid id (15 digits).")]

@@ -14,6 +14,7 @@ from civicgrid_orggraph.domain.roster import COLUMNS, parse_roster
 from civicgrid_orggraph.entrypoints import answers
 from civicgrid_orggraph.entrypoints.container import Container
 from civicgrid_orggraph.entrypoints.http_writes import IdempotencyKey
+from civicgrid_orggraph.entrypoints.schemas import IsoDate
 from civicgrid_orggraph.service_layer import post_roster, queries, roster
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.errors import InvalidInput
@@ -100,7 +101,9 @@ def transfer_router(c: Container) -> APIRouter:
         principal: Writer,
         region: Region,
         format: ExportFormat = ExportFormat.CSV,
-        on: Annotated[date | None, Query(description="Terms held on this date (default today)")] = None,
+        on: Annotated[
+            IsoDate | None, Query(description="Terms held on this date (YYYY-MM-DD; default today)")
+        ] = None,
     ) -> Response:
         rows = await queries.post_roster(c.reader, principal, region, on or date.today())
         return _file(rows, POST_COLUMNS, f"posts-{region}", format)

@@ -8,8 +8,8 @@ from civicgrid_orggraph.domain.text import Id
 from civicgrid_orggraph.entrypoints import answers
 from civicgrid_orggraph.entrypoints.container import Container
 from civicgrid_orggraph.entrypoints.schemas import (
-    CODE_PATTERN,
     AppointIn,
+    Code,
     DissolveIn,
     EndIn,
     GridDissolveIn,
@@ -35,7 +35,7 @@ IdempotencyKey = Annotated[
         "a 409 naming the fields that differ.",
     ),
 ]
-PlaceCode = Annotated[str, Path(pattern=CODE_PATTERN, description="A place code.")]
+PlaceCode = Annotated[Code, Path(description="A place code.")]
 GridPath = Annotated[str, Path(pattern=r"^\d{15}$", description="A grid id (15 digits).")]
 IdPath = Annotated[Id, Path(description="An id (1-64 letters, digits or . _ : -).")]
 

@@ -1,15 +1,19 @@
 """HTTP request bodies (validated by FastAPI; a bad field is a 422 naming it).
 
 Text fields use the rules of ``domain/text.py``: the contracts' personal-data rules (a name with a clear
-phone or ID-card number is refused here, not when its event is written) and no control characters."""
+phone or ID-card number is refused here, not when its event is written) and no control characters.
+Codes are the contracts' ``PlaceCode`` (never a phone or ID-card number) narrowed to org-graph's pattern;
+dates are strict ISO dates (``YYYY-MM-DD``), never a number taken as a timestamp."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from civicgrid_contracts.values import IDENTIFIER_PERSONAL_DATA_SCHEMA, PlaceCode
 from civicgrid_orggraph.domain.text import AttributeText, Id, Name, Note
 from civicgrid_orggraph.domain.vocabulary import (
     AppointmentBasis,
@@ -21,8 +25,29 @@ from civicgrid_orggraph.domain.vocabulary import (
 from civicgrid_orggraph.service_layer.grids import GridCovers
 
 CODE_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z-]{0,63}$"
-Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=CODE_PATTERN)]
-"""A place code: 12 digits for divisions, communities and villages; ``<parent>-C..``/``-B..`` below."""
+ISO_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(ISO_DATE_PATTERN, value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+Code = Annotated[
+    PlaceCode,
+    BeforeValidator(_stripped),
+    StringConstraints(pattern=CODE_PATTERN),
+    WithJsonSchema({"type": "string", "pattern": CODE_PATTERN, **IDENTIFIER_PERSONAL_DATA_SCHEMA}),
+]
+"""A place code: 12 digits for divisions, communities and villages; ``<parent>-C..``/``-B..`` below. The
+contracts' ``PlaceCode``: a segment that is a phone or ID-card number is a 422 naming the field."""
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A date written ``YYYY-MM-DD`` (a number is not taken as a timestamp)."""
 GridId = Annotated[str, StringConstraints(pattern=r"^\d{15}$")]
 Attributes = dict[str, AttributeText | int | float | bool | None]
 
@@ -75,7 +100,7 @@ class OrganisationIn(Body):
     org_id: Id | None = Field(
         default=None, description="Client-supplied id (idempotent); generated if absent."
     )
-    formed_on: date | None = None
+    formed_on: IsoDate | None = None
 
 
 class RenameIn(Body):
@@ -83,12 +108,12 @@ class RenameIn(Body):
 
 
 class GridDissolveIn(Body):
-    on: date
+    on: IsoDate
     reason: Note | None = None
 
 
 class OrganisationDissolveIn(Body):
-    on: date
+    on: IsoDate
     reason: Note | None = None
     successor_org_id: Id | None = None
 
@@ -113,10 +138,10 @@ class AppointIn(Body):
     person_id: Id
     org_id: Id
     post: PostKind
-    start_date: date
+    start_date: IsoDate
     basis: AppointmentBasis
     basis_reference: Name = Field(description="The election, decision or owners'-assembly vote.")
-    term_end_date: date | None = None
+    term_end_date: IsoDate | None = None
     grid_id: GridId | None = None
     building_code: Code | None = None
     drawn_from_org_id: Id | None = Field(
@@ -127,7 +152,7 @@ class AppointIn(Body):
 
 
 class EndIn(Body):
-    end_date: date
+    end_date: IsoDate
     reason: EndReason
     note: Note | None = None
 
