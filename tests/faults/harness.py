@@ -95,6 +95,15 @@ class Outcome:
 @dataclass
 class Ledger:
     outcomes: list[Outcome] = field(default_factory=list)
+    marks: dict[str, float] = field(default_factory=dict)  # when the fault began, ended (monotonic)
+
+    def when(self, moment: float) -> str:
+        """``moment`` relative to the marks, e.g. ``stop+2.1s``."""
+        before = [(name, at) for name, at in self.marks.items() if at <= moment]
+        if not before:
+            return f"{moment - min(self.marks.values(), default=moment):+.1f}s"
+        name, at = max(before, key=lambda item: item[1])
+        return f"{name}+{moment - at:.1f}s"
 
     def of(self, kind: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.kind == kind]
@@ -709,6 +718,10 @@ def row_for(
         row.notes.append(f"lost {key}: missing {', '.join(what)}")
     for key, what in list(doubled.items())[:5]:
         row.notes.append(f"doubled {key}: {', '.join(what)}")
+    hung = ledger.hung()
+    if hung:
+        sent = [ledger.when(o.at - o.seconds) for o in hung]
+        row.notes.append(f"no answer for {len(hung)} {hung[0].kind}s sent at {', '.join(sent)}")
     for outcome in (ledger.wrong_5xx() + ledger.slow_503())[:5]:
         row.notes.append(
             f"{outcome.kind} {outcome.key}: {outcome.status} after {outcome.seconds:.1f} s {outcome.body}"

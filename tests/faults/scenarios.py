@@ -153,12 +153,16 @@ async def server_down(stack: FaultStack, effects: Effects, server: str, seconds:
     load.start()
     await asyncio.sleep(3)
     stopped = time.monotonic()
+    ledger.marks["stop"] = stopped
     log(f"stopping {server}")
     await asyncio.to_thread(stack.stop_server, server)
+    ledger.marks["stopped"] = time.monotonic()
     await asyncio.sleep(max(0.0, seconds - (time.monotonic() - stopped)))
     log(f"starting {server} again")
+    ledger.marks["start"] = time.monotonic()
     await asyncio.to_thread(stack.start_server, server)
     back = time.monotonic()
+    ledger.marks["healthy"] = back
     log(f"{server} healthy {back - stopped:.1f} s after it was stopped")
     affected = {"neo4j": "appointment", "ferretdb": "request"}.get(server)
     deadline = back + 60
