@@ -227,3 +227,26 @@ async def test_the_same_request_id_with_other_values_is_a_conflict_naming_the_fi
         await requests.receive(ctx, other, Actor("coord"))
     assert refused.value.details["differing_fields"] == ["urgency", "summary"]
     assert (await uow.requests.get("req-same")).summary == "门禁损坏"
+
+
+async def test_a_resource_of_another_community_is_refused_by_the_grid_team_naming_the_community_rule() -> (
+    None
+):
+    ctx, uow, places = fake_context()
+    places.add_grid(GRID)
+    places.communities.add("420106087001")
+    elsewhere = await deployment.report_in(
+        ctx,
+        Principal("admin", frozenset({Role.ADMIN})),
+        deployment.ReportIn(
+            community_code="420106087001",
+            kind=ResourceKind.VOLUNTEER,
+            display_name="志愿者",
+            person_id="p-far",
+        ),
+    )
+    await teams.form_team(ctx, COORDINATOR, GRID, "一网格", None, None)
+    with pytest.raises(RuleViolation) as refused:
+        await teams.add_member(ctx, COORDINATOR, f"team-{GRID}", elsewhere["id"], None)
+    assert refused.value.rule == "member_serves_community"
+    assert (await uow.teams.get(f"team-{GRID}")).members == []

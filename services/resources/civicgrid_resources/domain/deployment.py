@@ -207,6 +207,18 @@ def team_id_for(grid_id: str) -> str:
     return f"team-{grid_id}"
 
 
+def ensure_serves_community(rule: str, holder_id: str, serves: str, community_code: str) -> None:
+    """A resource acts only for the community it reported in to (a team: its grid's community).
+
+    One rule on every relation to a community's object: a need's claimant, a request's assignee,
+    a grid team's member. ``rule`` names the relation in the 422 answer."""
+    if serves != community_code:
+        raise RuleViolation(
+            rule,
+            f"{holder_id} serves community {serves}, not community {community_code}: report in there first",
+        )
+
+
 class OfferKind(StrEnum):
     RESOURCE = "resource"
     PROJECT = "project"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from civicgrid_resources.domain import events as ev
-from civicgrid_resources.domain.deployment import Resource, team_id_for
+from civicgrid_resources.domain.deployment import Resource, ensure_serves_community, team_id_for
 from civicgrid_runtime.errors import Conflict, RuleViolation
 
 
@@ -50,7 +50,10 @@ class Team:
         return team
 
     def add_member(self, resource: Resource, role: str | None, now: datetime) -> TeamMember:
-        """Only a resource that has joined the grid (today) joins its team, once."""
+        """Only a resource of the grid's community that has joined the grid (today) joins its team, once."""
+        ensure_serves_community(
+            "member_serves_community", resource.resource_id, resource.community_code, self.community_code
+        )
         post = resource.in_grid(self.grid_id, now.date())
         if post is None:
             raise RuleViolation(

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from civicgrid_resources.domain.deployment import Offer, OfferKind, OfferStatus, match_score
+from civicgrid_resources.domain.deployment import (
+    Offer,
+    OfferKind,
+    OfferStatus,
+    ensure_serves_community,
+    match_score,
+)
 from civicgrid_resources.domain.needs import Need, NeedClaim
 from civicgrid_resources.service_layer import points
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ids import new_id
 from civicgrid_resources.service_layer.ports import View
 from civicgrid_runtime.auth import Principal, Role
-from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 async def publish_need(
@@ -63,12 +69,8 @@ async def _ensure_may_claim_for(
         team = await ctx.uow.teams.get(team_id)
         principal.ensure_can_manage(team.grid_id)
         community = team.community_code
-    if community != need.community_code:
-        raise RuleViolation(
-            "claimant_in_community",
-            f"{resource_id or team_id} serves community {community}, not the need's community: "
-            "report in there first",
-        )
+    claimant = resource_id if resource_id is not None else team_id
+    ensure_serves_community("claimant_in_community", str(claimant), community, need.community_code)
 
 
 def claim_view(need: Need, claim: NeedClaim) -> View:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from civicgrid_resources.domain.deployment import team_id_for
+from civicgrid_resources.domain.deployment import ensure_serves_community, team_id_for
 from civicgrid_resources.domain.requests import (
     Actor,
     Assignee,
@@ -241,9 +241,16 @@ async def _store(ctx: Context, request: ServiceRequest) -> View:
     return {**await ctx.views.request(request.request_id), "allowed_actions": request.allowed_actions()}
 
 
-async def _assignee(ctx: Context, assignee_id: str) -> Assignee:
+async def _assignee(ctx: Context, request: ServiceRequest, assignee_id: str) -> Assignee:
+    """A resource named as assignee must serve the request's community (else 422, nothing changes);
+    other ids are the tiers' offices and desks, which no person holds."""
     resource = await ctx.uow.resources.find(assignee_id)
-    return Assignee(assignee_id, resource.person_id if resource else None)
+    if resource is None:
+        return Assignee(assignee_id)
+    ensure_serves_community(
+        "assignee_serves_community", assignee_id, resource.community_code, request.community_code
+    )
+    return Assignee(assignee_id, resource.person_id)
 
 
 async def dispatch(
@@ -252,7 +259,7 @@ async def dispatch(
     request = await ctx.uow.requests.get(request_id)
     ensure_supervisor(principal, request)
     _at_version(request, version)
-    assignees = [await _assignee(ctx, a) for a in assignee_ids]
+    assignees = [await _assignee(ctx, request, a) for a in assignee_ids]
     request.dispatch(request.tier or Tier.GRID, assignees, actor_of(principal), ctx.now())
     return await _store(ctx, request)
 
@@ -271,7 +278,7 @@ async def escalate(
     request = await ctx.uow.requests.get(request_id)
     ensure_handler(principal, request)
     _at_version(request, version)
-    assignees = [await _assignee(ctx, a) for a in assignee_ids] if assignee_ids else None
+    assignees = [await _assignee(ctx, request, a) for a in assignee_ids] if assignee_ids else None
     request.escalate(reason, assignees, actor_of(principal), ctx.now(), ctx.sla, note)
     return await _store(ctx, request)
 
