@@ -110,11 +110,16 @@ async def _kafka(bootstrap: str, snapshot: Snapshot) -> None:
     )
     await consumer.start()
     try:
-        topics = sorted(t for t in await consumer.topics() if not t.startswith("__"))
+        cluster = await consumer._client.fetch_all_metadata()  # every topic's partitions, not only subscribed
+        topics = sorted(t for t in cluster.topics() if not t.startswith("__"))
         partitions = [
-            TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
+            TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())
         ]
-        ends = await consumer.end_offsets(partitions) if partitions else {}
+        ends: dict[TopicPartition, int] = {}
+        if partitions:
+            consumer.assign(partitions)  # so that the client's own metadata knows their leaders
+            await consumer._client.force_metadata_update()
+            ends = await consumer.end_offsets(partitions)
         for topic in topics:
             total = sum(offset for tp, offset in ends.items() if tp.topic == topic)
             snapshot.footprint[f"kafka {topic} end offset"] = total
@@ -122,7 +127,8 @@ async def _kafka(bootstrap: str, snapshot: Snapshot) -> None:
         await consumer.stop()
 
 
-async def _snapshot(env: dict[str, str]) -> Snapshot:
+async def take(env: dict[str, str]) -> Snapshot:
+    """A snapshot of the servers named by ``env`` (the ``CIVICGRID_*`` connection variables)."""
     snapshot = Snapshot()
     await asyncio.gather(
         _neo4j(env["CIVICGRID_NEO4J_URI"], snapshot),
@@ -134,7 +140,7 @@ async def _snapshot(env: dict[str, str]) -> Snapshot:
 
 def snapshot(settings: Settings) -> Snapshot:
     """What the development stack described by ``settings`` holds now (its servers must be running)."""
-    return asyncio.run(_snapshot(settings.connection_env()))
+    return asyncio.run(take(settings.connection_env()))
 
 
 def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

@@ -447,8 +447,14 @@ class EventLog:
         return consumer
 
     async def _partitions(self, consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-        await consumer._client.force_metadata_update()
-        return [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        cluster = await consumer._client.fetch_all_metadata()  # every topic's partitions, not only assigned
+        partitions = [
+            TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())
+        ]
+        if partitions:
+            consumer.assign(partitions)  # so that the client's own metadata knows their leaders
+            await consumer._client.force_metadata_update()
+        return partitions
 
     async def start(self, topics: list[str]) -> None:
         from civicgrid_runtime.kafka.topics import ensure_topics
