@@ -185,8 +185,11 @@ class FaultStack:
         )
         self.issuer = TokenIssuer(keys_dir, "civicgrid-dev", "civicgrid")
         self.admin = self.issuer.mint("faults-admin", [Role.ADMIN])
+        # Idle connections are dropped after 1 s, before uvicorn closes them (5 s): a POST is never sent on a
+        # connection the server is closing (httpx does not retry it, and it would count as unanswered).
         self.http = httpx.AsyncClient(
-            timeout=WRITE_TIMEOUT, limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)
+            timeout=WRITE_TIMEOUT,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=1.0),
         )
         self.og: ServiceProcess = self.stack.service("org-graph")
         self.rs: ServiceProcess = self.stack.service(
@@ -203,19 +206,6 @@ class FaultStack:
 
     def start_server(self, name: str) -> None:
         local_servers.up([name], settings=self.settings, report=log)
-
-    def kill_server(self, name: str) -> None:
-        """SIGKILL, no shutdown: what a crashed store looks like to its clients."""
-        import os
-        import signal
-
-        from deploy.local import processes
-
-        server = local_servers.make_servers([name], self.settings)[0]
-        pid = processes.read_pid(server.pid_path)
-        if pid is not None:
-            os.killpg(pid, signal.SIGKILL)
-            processes.stop_process(server.pid_path, timeout=5)
 
     # --- services -----------------------------------------------------------------------------
     async def start_services(self) -> None:

@@ -124,8 +124,8 @@ async def _burst_with_kill(
 async def kill_mid_burst(
     stack: FaultStack, effects: Effects, services: tuple[str, ...], rounds: int = 3, burst: int = 24
 ) -> list[Row]:
-    """kill -9 of each of ``services`` once a third of a burst was answered, restart at once, ``rounds``
-    times; the services' rounds run side by side (org-graph and resources take different writes)."""
+    """kill -9 of each of ``services`` once a third of its burst was answered, restart at once, ``rounds``
+    times; the services' rounds run side by side, each with its own writes and ledger."""
     await stack.ensure_running()
     dead_before = await stack.events.dead_letters()
 
