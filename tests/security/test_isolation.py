@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.security.stack import SERVICES, Region, supports_topic_suffix
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known, open (issue 9 item 6): org-graph and notifications have no topic_suffix setting yet",
+)
 def test_every_service_can_be_given_topics_of_its_own() -> None:
     """Without a topic suffix a test run's service reads and writes the shared topics (issue 9, item 6)."""
     missing = [s for s in SERVICES if not supports_topic_suffix(s)]
