@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.errors import InvalidEvent, UnknownEventType, summarise
-from civicgrid_contracts.events import municipal, notifications, org, resources
+from civicgrid_contracts.events import households, municipal, notifications, org, resources
 from civicgrid_contracts.events.base import EventPayload
 
 P = TypeVar("P", bound=EventPayload)
@@ -78,6 +78,12 @@ _TOPICS: tuple[Topic, ...] = (
         "civicgrid.org.memberships.v1", "People, their posts and terms; cross-appointment flags.", "org-graph"
     ),
     Topic(
+        "civicgrid.org.households.v1",
+        "Households under buildings: owners and exclusive areas, residents, representatives (ids only).",
+        "org-graph",
+        partitions=6,
+    ),
+    Topic(
         "civicgrid.resources.deployment.v1",
         "Resources sinking down: report-in, joining grids, teams, the three lists, points.",
         "resources",
@@ -109,9 +115,17 @@ _TOPICS: tuple[Topic, ...] = (
     ),
 )
 
-_PLACES, _ORGANISATIONS, _MEMBERSHIPS, _DEPLOYMENT, _REQUESTS, _DELIVERY, _HOTLINE, _STATISTICS = (
-    topic.name for topic in _TOPICS
-)
+(
+    _PLACES,
+    _ORGANISATIONS,
+    _MEMBERSHIPS,
+    _HOUSEHOLDS,
+    _DEPLOYMENT,
+    _REQUESTS,
+    _DELIVERY,
+    _HOTLINE,
+    _STATISTICS,
+) = (topic.name for topic in _TOPICS)
 
 _ROUTES: tuple[tuple[str, tuple[type[EventPayload], ...]], ...] = (
     (
@@ -131,6 +145,10 @@ _ROUTES: tuple[tuple[str, tuple[type[EventPayload], ...]], ...] = (
     (
         _MEMBERSHIPS,
         (org.PersonRegistered, org.MembershipStarted, org.MembershipEnded, org.CrossAppointmentFlagged),
+    ),
+    (
+        _HOUSEHOLDS,
+        (households.HouseholdRegistered, households.HouseholdUpdated, households.HouseholdRemoved),
     ),
     (
         _DEPLOYMENT,

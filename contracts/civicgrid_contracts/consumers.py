@@ -92,6 +92,10 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "cn.civicgrid.org.cross_appointment.flagged.v1": {
         NOTIFICATIONS_FACTS: (_C, "person_id"),
     },
+    # -- org-graph: households (deliberation's eligibility projection reads them) ------------------
+    "cn.civicgrid.org.household.registered.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.org.household.updated.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.org.household.removed.v1": {NOTIFICATIONS_FACTS: (_C,)},
     # -- resources: deployment -------------------------------------------------------------------
     "cn.civicgrid.resources.resource.reported_in.v1": {
         NOTIFICATIONS_FACTS: (_C, "resource_id", "person_id", "display_name"),

@@ -13,6 +13,10 @@ from civicgrid_contracts.events import (
     GridBuildingMoved,
     GridDefined,
     HotlineRequestSubmitted,
+    HouseholdOwner,
+    HouseholdRegistered,
+    HouseholdRemoved,
+    HouseholdUpdated,
     MembershipEnded,
     MembershipEndReason,
     MembershipStarted,
@@ -66,6 +70,7 @@ GRID = COMMUNITY + "003"
 OTHER_GRID = COMMUNITY + "004"
 BUILDING = COMMUNITY + "-B07"
 COMPOUND = COMMUNITY + "-C02"
+HOUSEHOLD = BUILDING + "-U2-1203"
 DUE = datetime(2025, 6, 3, 9, 30, tzinfo=UTC)
 
 
@@ -130,6 +135,33 @@ def example_payloads() -> dict[str, EventPayload]:
             membership_ids=["m-51"],
             details="owners' committee seat without an owners' assembly vote",
         ),
+        HouseholdRegistered(
+            community_code=c,
+            household_code=HOUSEHOLD,
+            compound_code=None,
+            building_code=BUILDING,
+            entrance_code=BUILDING + "-U2",
+            unit_number="1203",
+            exclusive_area_m2=89.56,
+            owners=[HouseholdOwner(person_id="p-8f2c")],
+            resident_person_ids=["p-8f2c", "p-8f2d"],
+            representative_person_id="p-31aa",
+            version=1,
+        ),
+        HouseholdUpdated(
+            community_code=c,
+            household_code=HOUSEHOLD,
+            compound_code=None,
+            building_code=BUILDING,
+            entrance_code=BUILDING + "-U2",
+            unit_number="1203",
+            exclusive_area_m2=89.56,
+            owners=[HouseholdOwner(person_id="p-8f2c"), HouseholdOwner(person_id="p-8f2d")],
+            resident_person_ids=["p-8f2c", "p-8f2d"],
+            representative_person_id="p-31aa",
+            version=2,
+        ),
+        HouseholdRemoved(community_code=c, household_code=HOUSEHOLD, building_code=BUILDING, version=3),
         ResourceReportedIn(
             community_code=c,
             resource_id="r-77",

@@ -82,6 +82,7 @@ def test_the_catalogue_lists_the_agreed_topics_each_with_its_dead_letter_topic()
         "civicgrid.org.places.v1",
         "civicgrid.org.organisations.v1",
         "civicgrid.org.memberships.v1",
+        "civicgrid.org.households.v1",
         "civicgrid.resources.deployment.v1",
         "civicgrid.resources.requests.v1",
         "civicgrid.notifications.delivery.v1",

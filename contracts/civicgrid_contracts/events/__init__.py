@@ -2,6 +2,12 @@
 
 from civicgrid_contracts.events.base import EVENT_TYPE_PATTERN, EventPayload
 from civicgrid_contracts.events.common import RequestChannel, RequestKind, Urgency
+from civicgrid_contracts.events.households import (
+    HouseholdOwner,
+    HouseholdRegistered,
+    HouseholdRemoved,
+    HouseholdUpdated,
+)
 from civicgrid_contracts.events.municipal import HotlineRequestSubmitted, PopulationReported
 from civicgrid_contracts.events.notifications import NotificationDelivered, NotificationDeliveryFailed
 from civicgrid_contracts.events.org import (
@@ -63,6 +69,10 @@ __all__ = [
     "GridBuildingMoved",
     "GridDefined",
     "HotlineRequestSubmitted",
+    "HouseholdOwner",
+    "HouseholdRegistered",
+    "HouseholdRemoved",
+    "HouseholdUpdated",
     "MembershipEndReason",
     "MembershipEnded",
     "MembershipStarted",
