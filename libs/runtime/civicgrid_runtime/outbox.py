@@ -58,6 +58,10 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self.published_total = 0
 
+    @property
+    def publisher(self) -> EventPublisher:
+        return self._publisher
+
     def notify(self) -> None:
         """Wake the relay now (called after a commit that wrote outbox entries)."""
         self._wakeup.set()

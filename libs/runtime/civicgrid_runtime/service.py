@@ -36,7 +36,8 @@ class ServiceLifecycle:
     background: list[Callable[[], Awaitable[Hook]]] = field(default_factory=list)
     stop_timeout_seconds: float = 15.0
     topics: Sequence[str] = ()
-    """Catalogue topics this service produces or consumes; created (with their ``.dlq``) at start."""
+    """Catalogue topics this service produces or consumes; created (with their ``.dlq``) at start,
+    under the service's names for them (``settings.topic_suffix``)."""
 
     def add_readiness(self, health: HealthChecks) -> None:
         """Add the ``consumers`` check: not ready while a consumer holds a record because a store or
@@ -57,7 +58,11 @@ class ServiceLifecycle:
         for hook in self.on_start:
             await hook()
         if self.topics:
-            await ensure_topics(self.settings.kafka_bootstrap_servers, with_dead_letters(self.topics))
+            await ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                with_dead_letters(self.topics),
+                topics=self.settings.topic_names(),
+            )
         # Each group's redrive topic exists before its consumer joins: otherwise the first
         # metadata fetch logs "topic not found" and the group rebalances once more.
         await ensure_redrive_topics(self.settings.kafka_bootstrap_servers, redrive_topics_of(self.broker))

@@ -9,6 +9,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from civicgrid_runtime.topic_names import TOPIC_SUFFIX_PATTERN, TopicNames
+
 
 class InvalidSettings(SystemExit):
     """Raised at start-up when a setting is missing or malformed; the message names it."""
@@ -29,6 +31,12 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=3)
     kafka_client_id: str | None = None
+    topic_suffix: str = Field(
+        default="",
+        pattern=TOPIC_SUFFIX_PATTERN,
+        description="Appended to every catalogue topic this service produces to or consumes from "
+        "(isolated test and benchmark runs), e.g. .run42; empty in a real deployment.",
+    )
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0, le=60)
     consumer_transient_backoff_seconds: float = Field(default=0.2, gt=0, le=60)
@@ -48,6 +56,10 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "civicgrid-dev"
     jwt_audience: str = "civicgrid"
     run_background_workers: bool = True
+
+    def topic_names(self) -> TopicNames:
+        """The topic names this service uses (catalogue names plus ``topic_suffix``)."""
+        return TopicNames(self.topic_suffix)
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -11,7 +11,7 @@ from civicgrid_resources.adapters.dashboards import MongoDashboards
 from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.mongo import MongoStore
 from civicgrid_resources.adapters.places import PlaceDirectory
-from civicgrid_resources.adapters.topics import Topics
+from civicgrid_resources.adapters.topics import USED
 from civicgrid_resources.adapters.unit_of_work import MongoUnitOfWork
 from civicgrid_resources.adapters.views import MongoViews
 from civicgrid_resources.entrypoints import consumers, deployment_api, requests_api
@@ -34,7 +34,7 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     client = create_client(settings.mongo_uri, settings.service_name)
     db = client[settings.mongo_database]
-    topics = Topics(settings.topic_suffix)
+    topics = settings.topic_names()
     outbox = OutboxWriter(topics)
     store = MongoStore(db, outbox)
     broker = create_broker(settings)
@@ -56,7 +56,7 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
         points_per_hour=settings.points_per_hour,
         points_per_request=settings.points_per_request,
     )
-    lifecycle = ServiceLifecycle(settings=settings, broker=broker, relay=relay)
+    lifecycle = ServiceLifecycle(settings=settings, broker=broker, relay=relay, topics=USED)
     consumers.subscribe(broker, ctx, topics, settings.consumer_group, settings.hotline_consumers)
     lifecycle.background.append(sla_sweeper(ctx, settings.sla_sweep_interval_seconds))
     lifecycle.background.append(reconciler(ctx, settings.reconcile_interval_seconds))
@@ -64,7 +64,6 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
 
     async def start_store() -> None:
         await store.ensure_indexes()
-        await topics.ensure(settings.kafka_bootstrap_servers)
 
     lifecycle.on_start.append(start_store)
     lifecycle.on_stop.append(client.close)

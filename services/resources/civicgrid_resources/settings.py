@@ -18,11 +18,6 @@ class ResourcesSettings(ServiceSettings):
     mongo_uri: str = Field(default="mongodb://127.0.0.1:27017", pattern=r"^mongodb(\+srv)?://.+")
     mongo_database: str = Field(default="civicgrid_resources", min_length=1)
     consumer_group: str = "resources"
-    topic_suffix: str = Field(
-        default="",
-        pattern=r"^(\.[a-z0-9_-]+)?$",
-        description="Appended to every topic this service uses (isolated test and benchmark runs).",
-    )
     sla_emergency_seconds: float = Field(default=2 * 3600, gt=0)
     sla_utilities_seconds: float = Field(default=24 * 3600, gt=0)
     sla_ordinary_seconds: float = Field(default=7 * 86400, gt=0)

@@ -13,6 +13,7 @@ from civicgrid_runtime.kafka.dlq import DeadLetterPolicy, TransientBackoff
 from civicgrid_runtime.kafka.stalls import ConsumerStalls
 from civicgrid_runtime.logging import FASTSTREAM_LOGGER
 from civicgrid_runtime.settings import ServiceSettings
+from civicgrid_runtime.topic_names import TopicNames
 
 # FastStream's own acknowledgement is off (MANUAL): OffsetTracker commits the exact offsets of
 # records whose handling finished, in batches; an error that escapes the dead-letter middleware
@@ -20,6 +21,7 @@ from civicgrid_runtime.settings import ServiceSettings
 CONSUMER_ACK_POLICY = AckPolicy.MANUAL
 OFFSET_TRACKER = "civicgrid_offset_tracker"
 CONSUMER_STALLS = "civicgrid_consumer_stalls"
+TOPIC_NAMES = "civicgrid_topic_names"
 
 
 def create_broker(
@@ -32,6 +34,10 @@ def create_broker(
     Consumers hold their partition and retry for ever on transient errors (a store or the broker
     unavailable), dead-letter permanent ones at once and other errors after bounded retries (see
     :mod:`civicgrid_runtime.kafka.dlq`); :func:`consumer_stalls` tells readiness who is stalled.
+
+    The broker carries the service's topic names (``settings.topic_suffix``, see
+    :mod:`civicgrid_runtime.topic_names`): ``subscribe_events`` and ``KafkaEventPublisher`` map every
+    catalogue topic through them.
 
     Nothing connects here; the caller starts and stops the broker in its lifespan.
     """
@@ -62,7 +68,14 @@ def create_broker(
     policy.bind(broker)
     broker.context.set_global(OFFSET_TRACKER, tracker)
     broker.context.set_global(CONSUMER_STALLS, policy.stalls)
+    broker.context.set_global(TOPIC_NAMES, settings.topic_names())
     return broker
+
+
+def topic_names(broker: KafkaBroker) -> TopicNames:
+    """The topic names of the service owning ``broker`` (no suffix for a broker made elsewhere)."""
+    names = broker.context.get(TOPIC_NAMES)
+    return names if isinstance(names, TopicNames) else TopicNames()
 
 
 def offset_tracker(broker: KafkaBroker) -> OffsetTracker:

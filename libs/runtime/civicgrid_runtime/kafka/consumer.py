@@ -15,6 +15,7 @@ from faststream.message import StreamMessage
 from civicgrid_contracts.catalogue import redrive_topic
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.errors import UnknownEventType
+from civicgrid_runtime.kafka.broker import topic_names
 from civicgrid_runtime.logging import get_logger
 
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
@@ -86,11 +87,15 @@ def subscribe_events(
     ``civicgrid.redrive.<group_id>`` (one partition), through the same routes: ``./civicgrid dlq
     redrive`` copies the group's dead letters there, so only the group that rejected a record sees
     it again. Handlers are idempotent by event id, so a record redriven twice changes nothing.
+
+    ``topics`` are catalogue names; the subscriber listens on the service's names for them (its
+    ``topic_suffix``, recorded on the broker by ``create_broker``). Names already mapped are kept.
     """
     if consumers > 1 and len(topics) != 1:
         raise ValueError("several consumers in one process need exactly one topic")
     if not group_id:
         raise ValueError("every subscriber needs a group_id")
+    topics = topic_names(broker).names(topics)
 
     async def consume(record: ConsumerRecord[bytes, bytes]) -> None:
         try:

@@ -11,34 +11,46 @@ from faststream.kafka import KafkaBroker
 
 from civicgrid_contracts.catalogue import all_topics, dead_letter_topic, is_redrive_topic
 from civicgrid_runtime.logging import get_logger
+from civicgrid_runtime.topic_names import TopicNames
 
 log = get_logger(__name__)
 
 
 async def ensure_topics(
-    bootstrap_servers: str, names: Iterable[str], replication_factor: int = 1
+    bootstrap_servers: str,
+    names: Iterable[str],
+    replication_factor: int = 1,
+    *,
+    topics: TopicNames | None = None,
 ) -> list[str]:
-    """Create the named catalogue topics that do not exist yet; returns the ones created."""
-    wanted = set(names)
+    """Create the named catalogue topics that do not exist yet; returns the ones created.
+
+    With ``topics`` (a service's :class:`TopicNames`) each is created under the service's name for it,
+    with the catalogue's partition count."""
+    mapping = topics or TopicNames()
+    requested = set(names)
     catalogue = {t.name: t for t in all_topics()}
-    unknown = wanted - set(catalogue)
+    unknown = requested - set(catalogue)
     if unknown:
         raise ValueError(f"not in the topic catalogue: {', '.join(sorted(unknown))}")
+    wanted = {mapping.name(n): catalogue[n].partitions for n in requested}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [catalogue[n] for n in sorted(wanted - existing)]
+        missing = sorted(set(wanted) - existing)
         if missing:
-            await admin.create_topics(
-                [
-                    NewTopic(t.name, num_partitions=t.partitions, replication_factor=replication_factor)
-                    for t in missing
-                ],
-                validate_only=False,
-            )
-            log.info("created topics", topics=[t.name for t in missing])
-        return [t.name for t in missing]
+            # Another instance may have created one meanwhile.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [
+                        NewTopic(n, num_partitions=wanted[n], replication_factor=replication_factor)
+                        for n in missing
+                    ],
+                    validate_only=False,
+                )
+            log.info("created topics", topics=missing)
+        return missing
     finally:
         await admin.close()
 
