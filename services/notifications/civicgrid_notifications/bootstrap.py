@@ -29,6 +29,8 @@ from civicgrid_notifications.adapters.mongo_preferences import MongoPreferenceSt
 from civicgrid_notifications.domain.rules import load_default_rulebook
 from civicgrid_notifications.entrypoints import consumers
 from civicgrid_notifications.entrypoints.http import HttpDeps, feed_router
+from civicgrid_notifications.entrypoints.signin_http import signin_router
+from civicgrid_notifications.entrypoints.signin_wiring import wire_sign_in
 from civicgrid_notifications.entrypoints.stream import stream_router
 from civicgrid_notifications.entrypoints.worker import periodic
 from civicgrid_notifications.service_layer.broadcast_push import BroadcastPusher
@@ -120,6 +122,8 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         await http.aclose()
 
     lifecycle.on_start.append(indexes)
+    sign_in = wire_sign_in(settings, db, channels.get("sms"))
+    lifecycle.on_start.append(sign_in.store.ensure_indexes)
     lifecycle.on_stop.extend([client.close, close_http])
     lifecycle.background.append(hub.start)
     lifecycle.background.append(
@@ -162,9 +166,11 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
                 DeliveryStatusReader(directory, feed, deliveries, broadcast_deliveries, broadcast_deliveries),
                 PushSubscriptions(preferences, settings.push_policy()),
                 vapid_public_key(vapid),
+                phones=sign_in.store,
             )
         )
     )
+    app.include_router(signin_router(sign_in.service))
     app.include_router(stream_router(auth, feeds, feed, hub, settings.stream_ping_seconds))
     static = resources.files("civicgrid_notifications.entrypoints").joinpath("static")
     app.mount("/app", StaticFiles(directory=str(static), html=True), name="app")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
@@ -48,6 +48,10 @@ SubscriptionId = Annotated[
 ]
 
 
+class PhoneIndex(Protocol):
+    async def remember_phone(self, member_id: str, phone: str | None) -> None: ...
+
+
 @dataclass
 class HttpDeps:
     auth: Authenticator
@@ -58,6 +62,8 @@ class HttpDeps:
     delivery_status: DeliveryStatusReader
     subscriptions: PushSubscriptions
     vapid_public_key: str
+    phones: PhoneIndex | None = None
+    """Keeps the keyed hash of an SMS number, by which the member signs in."""
 
 
 def feed_router(deps: HttpDeps) -> APIRouter:
@@ -168,6 +174,8 @@ def feed_router(deps: HttpDeps) -> APIRouter:
     async def contacts(member_id: MemberId, body: ContactsIn, principal: Principal = who) -> Response:
         deps.feeds.authorise(principal, member_id)
         await deps.preferences.set_contact(member_id, "sms", body.sms)
+        if deps.phones is not None:
+            await deps.phones.remember_phone(member_id, body.sms)
         await deps.preferences.set_contact(member_id, "wechat", body.wechat)
         return Response(status_code=204)
 

@@ -1,0 +1,129 @@
+"""Sign-in state in MongoDB: codes (hashed), rate-limit buckets, refresh tokens (hashed).
+
+Collections: ``signin_codes`` (one per phone hash), ``signin_limits`` (one per bucket, removed by a TTL
+index after the window), ``refresh_tokens`` (one per token hash). The phone → member lookup reads
+``addresses.sms_hash``, written next to the SMS contact (:meth:`remember_phone`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from civicgrid_notifications.domain.signin import Challenge, phone_hash
+from civicgrid_notifications.service_layer.signin import RefreshRecord
+
+Document = dict[str, Any]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class MongoSignInStore:
+    def __init__(self, db: AsyncDatabase[Document], key: bytes) -> None:
+        self.codes = db["signin_codes"]
+        self.limits = db["signin_limits"]
+        self.refresh = db["refresh_tokens"]
+        self.addresses = db["addresses"]
+        self._key = key
+
+    async def ensure_indexes(self) -> None:
+        await self.addresses.create_index("sms_hash")
+        await self.limits.create_index("expires_at", expireAfterSeconds=0)
+        await self.codes.create_index("expires_at", expireAfterSeconds=3600)
+        await self.refresh.create_index("family")
+        await self.refresh.create_index("expires_at", expireAfterSeconds=0)
+        # Numbers set before sign-in existed get their hash now.
+        async for doc in self.addresses.find(
+            {"sms": {"$exists": True}, "sms_hash": {"$exists": False}}, {"sms": 1}
+        ):
+            if doc.get("sms"):
+                await self.remember_phone(doc["_id"], doc["sms"])
+
+    async def remember_phone(self, member_id: str, phone: str | None) -> None:
+        """Keep the keyed hash of the member's SMS number (or forget it when the number is cleared)."""
+        if phone:
+            update = {"$set": {"sms_hash": phone_hash(self._key, phone)}}
+        else:
+            update = {"$unset": {"sms_hash": ""}}
+        await self.addresses.update_one({"_id": member_id}, update, upsert=True)
+
+    async def person_for_phone(self, phone_digest: str) -> list[str]:
+        found = self.addresses.find({"sms_hash": phone_digest}, {"_id": 1}).limit(5)
+        return sorted([d["_id"] async for d in found])
+
+    async def hit(self, key: str, expires_at: datetime) -> int:
+        doc = await self.limits.find_one_and_update(
+            {"_id": key},
+            {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(doc["count"]) if doc else 1
+
+    async def save_challenge(self, challenge: Challenge) -> None:
+        await self.codes.replace_one(
+            {"_id": challenge.phone_digest},
+            {
+                "_id": challenge.phone_digest,
+                "code_hash": challenge.code_digest,
+                "expires_at": challenge.expires_at,
+                "attempts": 0,
+                "person_id": challenge.person_id,
+            },
+            upsert=True,
+        )
+
+    async def try_challenge(self, phone_digest: str) -> Challenge | None:
+        doc = await self.codes.find_one_and_update(
+            {"_id": phone_digest},
+            {"$inc": {"attempts": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        return Challenge(
+            phone_digest=phone_digest,
+            code_digest=str(doc.get("code_hash") or ""),
+            expires_at=_aware(doc["expires_at"]),
+            attempts=int(doc["attempts"]),
+            person_id=doc.get("person_id"),
+        )
+
+    async def spend_challenge(self, phone_digest: str, code_digest: str) -> bool:
+        result = await self.codes.delete_one({"_id": phone_digest, "code_hash": code_digest})
+        return result.deleted_count == 1
+
+    async def add_refresh(self, record: RefreshRecord) -> None:
+        await self.refresh.insert_one(
+            {
+                "_id": record.token_digest,
+                "family": record.family,
+                "person_id": record.person_id,
+                "expires_at": record.expires_at,
+                "used": False,
+            }
+        )
+
+    async def use_refresh(self, token_digest: str) -> RefreshRecord | None:
+        doc = await self.refresh.find_one_and_update(
+            {"_id": token_digest},
+            {"$set": {"used": True}},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if doc is None:
+            return None
+        return RefreshRecord(
+            token_digest=token_digest,
+            family=doc["family"],
+            person_id=doc["person_id"],
+            expires_at=_aware(doc["expires_at"]),
+            used=bool(doc.get("used")),
+        )
+
+    async def revoke_family(self, family: str) -> None:
+        await self.refresh.update_many({"family": family}, {"$set": {"used": True}})
