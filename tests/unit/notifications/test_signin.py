@@ -128,9 +128,12 @@ async def test_a_known_member_gets_a_code_by_sms_and_signs_in_with_it_once() -> 
     answer = await service.request_code("+86 13812345678", "10.0.0.1")
     assert answer == {"expires_in": 300, "resend_after": 60}
     [(to, code)] = sms.sent
-    assert to == PHONE and len(code) == 6 and code.isdigit()
+    assert to == PHONE
+    assert len(code) == 6
+    assert code.isdigit()
     stored = next(iter(store.codes.values()))
-    assert code not in stored.code_digest and PHONE not in stored.phone_digest
+    assert code not in stored.code_digest
+    assert PHONE not in stored.phone_digest
 
     tokens = await service.verify(PHONE, code)
     assert tokens.person_id == "p-member"
@@ -159,7 +162,7 @@ async def test_a_second_code_within_a_minute_is_refused_with_the_wait() -> None:
 
 async def test_one_client_address_may_ask_twenty_codes_an_hour_whatever_the_numbers() -> None:
     clock = Clock()
-    service, store, _sms = sign_in(clock)
+    service, _store, _sms = sign_in(clock)
     for n in range(20):
         await service.request_code(f"139000000{n:02d}", "10.0.0.9")
     with pytest.raises(TooManyRequests) as refused:
@@ -220,7 +223,8 @@ async def test_a_refresh_token_is_rotated_and_a_reused_one_revokes_the_family() 
     await service.request_code(PHONE, "10.0.0.1")
     first = await service.verify(PHONE, sms.sent[0][1])
     second = await service.refresh(first.refresh_token)
-    assert second.refresh_token != first.refresh_token and second.person_id == "p-member"
+    assert second.refresh_token != first.refresh_token
+    assert second.person_id == "p-member"
 
     with pytest.raises(SignInFailed):
         await service.refresh(first.refresh_token)  # stolen copy replayed
