@@ -179,7 +179,14 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     async def root() -> RedirectResponse:
         return RedirectResponse("/app/")
 
-    app.state.components = {"hub": hub, "worker": worker, "relay": relay, "feed": feed, "notifier": notifier}
+    app.state.components = {
+        "hub": hub,
+        "worker": worker,
+        "relay": relay,
+        "feed": feed,
+        "notifier": notifier,
+        "sign_in": sign_in.service,
+    }
     return app
 
 
