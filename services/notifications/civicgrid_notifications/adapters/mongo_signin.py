@@ -1,13 +1,14 @@
 """Sign-in state in MongoDB: codes (hashed), rate-limit buckets, refresh tokens (hashed).
 
-Collections: ``signin_codes`` (one per phone hash), ``signin_limits`` (one per bucket, removed by a TTL
-index after the window), ``refresh_tokens`` (one per token hash). The phone → member lookup reads
-``addresses.sms_hash``, written next to the SMS contact (:meth:`remember_phone`).
+Collections: ``signin_codes`` (one per phone hash), ``signin_limits`` (one per bucket and window),
+``refresh_tokens`` (one per token hash). FerretDB 1.24 has no TTL indexes: spent buckets, codes and
+tokens are removed by the writes that create new ones. The phone → member lookup reads
+``addresses.sms_hash``, written next to the SMS contact (:meth:`MongoSignInStore.remember_phone`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -33,10 +34,10 @@ class MongoSignInStore:
 
     async def ensure_indexes(self) -> None:
         await self.addresses.create_index("sms_hash")
-        await self.limits.create_index("expires_at", expireAfterSeconds=0)
-        await self.codes.create_index("expires_at", expireAfterSeconds=3600)
+        await self.limits.create_index("expires_at")
+        await self.codes.create_index("expires_at")
         await self.refresh.create_index("family")
-        await self.refresh.create_index("expires_at", expireAfterSeconds=0)
+        await self.refresh.create_index("expires_at")
         # Numbers set before sign-in existed get their hash now.
         async for doc in self.addresses.find(
             {"sms": {"$exists": True}, "sms_hash": {"$exists": False}}, {"sms": 1}
@@ -63,9 +64,13 @@ class MongoSignInStore:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        return int(doc["count"]) if doc else 1
+        count = int(doc["count"]) if doc else 1
+        if count == 1:  # a new bucket: the ones whose window ended go
+            await self.limits.delete_many({"expires_at": {"$lt": datetime.now(UTC)}})
+        return count
 
     async def save_challenge(self, challenge: Challenge) -> None:
+        await self.codes.delete_many({"expires_at": {"$lt": datetime.now(UTC) - timedelta(hours=1)}})
         await self.codes.replace_one(
             {"_id": challenge.phone_digest},
             {
@@ -99,6 +104,7 @@ class MongoSignInStore:
         return result.deleted_count == 1
 
     async def add_refresh(self, record: RefreshRecord) -> None:
+        await self.refresh.delete_many({"expires_at": {"$lt": datetime.now(UTC)}})
         await self.refresh.insert_one(
             {
                 "_id": record.token_digest,
