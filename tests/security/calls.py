@@ -558,3 +558,31 @@ async def broadcast(w: World, a: Actor, p: Persona) -> Call:
         "body": "明天上午停水。",
     }
     return Call("/broadcasts", body)
+
+
+def _fresh_phone() -> str:
+    return f"139{int.from_bytes(os.urandom(4), 'big') % 100_000_000:08d}"
+
+
+@call("notifications", "POST /auth/sms-code")
+async def sms_code(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/auth/sms-code", {"phone": _fresh_phone()})
+
+
+@call("notifications", "POST /auth/sms-code/verify")
+async def sms_verify(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/auth/sms-code/verify", {"phone": _fresh_phone(), "code": "000000"})
+
+
+@call("notifications", "POST /auth/refresh")
+async def refresh(w: World, a: Actor, p: Persona) -> Call:
+    return Call(
+        "/auth/refresh", {"refresh_token": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")}
+    )
+
+
+@call("notifications", "POST /auth/sign-out")
+async def sign_out(w: World, a: Actor, p: Persona) -> Call:
+    return Call(
+        "/auth/sign-out", {"refresh_token": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")}
+    )

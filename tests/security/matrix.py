@@ -170,6 +170,13 @@ MATRIX: dict[str, dict[str, Row]] = {
         "GET /delivery-channels": Row(PUBLIC),
         "POST /broadcasts": Row(STAFF, note="audience community:A"),
         "GET /broadcasts/{broadcast_id}/deliveries": Row(STAFF, note="a broadcast to community A"),
+        # Sign-in on a phone (issue 10): how a member gets a token, so no token is needed.
+        "POST /auth/sms-code": Row(PUBLIC, note="a fresh number nobody has: 202, no SMS"),
+        "POST /auth/sms-code/verify": Row(
+            "401 401 401 401 401 401 401", note="a wrong code: whatever token is sent, no sign-in"
+        ),
+        "POST /auth/refresh": Row("401 401 401 401 401 401 401", note="a refresh token never issued"),
+        "POST /auth/sign-out": Row(PUBLIC, note="revoking an unknown refresh token is a no-op (204)"),
     },
 }
 

@@ -5,7 +5,7 @@
 - A code is 6 random digits, valid for 5 minutes, good for one sign-in and at most 5 wrong tries;
   only its keyed hash (bound to the phone's hash) is stored.
 - Asking for codes is rate-limited per phone (one a minute, five an hour) and per client address
-  (twenty an hour): over a limit, the answer says how long to wait (HTTP 429, ``Retry-After``).
+  (thirty an hour): over a limit, the answer says how long to wait (HTTP 429, ``Retry-After``).
 - A refresh token is 32 random bytes, stored hashed, used once: using it gives a new one (rotation);
   using a spent one again revokes its whole family (someone copied it).
 """
@@ -87,7 +87,7 @@ class Limit:
 
 
 PHONE_LIMITS = (Limit("phone_minute", 1, timedelta(minutes=1)), Limit("phone_hour", 5, timedelta(hours=1)))
-CLIENT_LIMITS = (Limit("client_hour", 20, timedelta(hours=1)),)
+CLIENT_LIMITS = (Limit("client_hour", 30, timedelta(hours=1)),)
 
 
 def retry_after(limit: Limit, used: int, now: datetime) -> int | None:

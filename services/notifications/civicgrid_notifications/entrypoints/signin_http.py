@@ -1,7 +1,7 @@
 """HTTP: sign in on a phone with its number and a one-time SMS code; refresh; sign out.
 
 No bearer token on these routes (they are how a phone gets one). Codes are asked for at most once a
-minute and five times an hour per number, twenty times an hour per client address: beyond, 429 with
+minute and five times an hour per number, thirty times an hour per client address: beyond, 429 with
 ``Retry-After``.
 """
 
