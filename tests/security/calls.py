@@ -488,6 +488,10 @@ def _member(route: str, build: Callable[[World, str], Call]) -> None:
 _member("GET /members/{member_id}/feed", lambda w, m: Call(f"/members/{m}/feed"))
 _member("GET /members/{member_id}/unread-count", lambda w, m: Call(f"/members/{m}/unread-count"))
 _member(
+    "GET /members/{member_id}/feed/{item_id}",
+    lambda w, m: Call(f"/members/{m}/feed/{w.ids['feed_item']}"),
+)
+_member(
     "POST /members/{member_id}/feed/{item_id}/state",
     lambda w, m: Call(f"/members/{m}/feed/{w.ids['feed_item']}/state", {"state": "seen"}),
 )

@@ -154,6 +154,7 @@ MATRIX: dict[str, dict[str, Row]] = {
         "GET /me": Row(ANY_TOKEN),
         "GET /members/{member_id}/feed": Row(SELF_OR_ADMIN),
         "GET /members/{member_id}/unread-count": Row(SELF_OR_ADMIN),
+        "GET /members/{member_id}/feed/{item_id}": Row(SELF_OR_ADMIN, note="the app's view of one notice"),
         "POST /members/{member_id}/feed/{item_id}/state": Row(SELF_OR_ADMIN),
         "POST /members/{member_id}/feed/read-all": Row(SELF_OR_ADMIN),
         "GET /members/{member_id}/feed/{item_id}/deliveries": Row(SELF_OR_ADMIN),

@@ -12,6 +12,7 @@ from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events import org, resources
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_notifications.domain.model import Audience, AudienceKind
+from civicgrid_notifications.domain.request_status import STEP_EVENTS
 from civicgrid_notifications.service_layer.ports import MembershipView, RequestView
 from civicgrid_runtime.regions import region_covers
 
@@ -175,6 +176,27 @@ class MongoDirectory:
             )
         elif isinstance(payload, resources.RequestDispatched):
             await self._set(self.requests, payload.request_id, assignee_ids=list(payload.assignee_ids))
+        request_id = getattr(payload, "request_id", None)
+        if event.type in STEP_EVENTS and isinstance(request_id, str):
+            await self._request_step(event, payload, request_id)
+
+    async def _request_step(self, event: CloudEvent, payload: EventPayload, request_id: str) -> None:
+        """The request's handling as steps (one per event: a redelivery adds nothing) and its status:
+        the latest step by event time (facts on several partitions may arrive out of order)."""
+        status = STEP_EVENTS[event.type]
+        note = None
+        for name in ("result", "note", "reason", "outcome", "to_tier"):
+            value = getattr(payload, name, None)
+            if value is not None:
+                note = str(getattr(value, "value", value))[:200]
+                break
+        rating = getattr(payload, "rating", None)
+        step = {"event_id": event.id, "status": status, "at": event.time, "note": note, "rating": rating}
+        await self.requests.update_one({"_id": request_id}, {"$addToSet": {"steps": step}}, upsert=True)
+        await self.requests.update_one(
+            {"_id": request_id, "$or": [{"status_at": {"$lte": event.time}}, {"status_at": None}]},
+            {"$set": {"status": status, "status_at": event.time}},
+        )
 
     @staticmethod
     async def _set(collection: Any, key: str, **fields: Any) -> None:
@@ -196,6 +218,23 @@ class MongoDirectory:
             start_date=doc.get("start_date", ""),
             basis_reference=doc.get("basis_reference", ""),
         )
+
+    async def request_status(self, request_id: str) -> Document | None:
+        """What the app shows of a request: summary, category, status and its steps, oldest first."""
+        doc = await self.requests.find_one({"_id": request_id})
+        if doc is None:
+            return None
+        steps = sorted(doc.get("steps") or [], key=lambda s: (s.get("at") is None, s.get("at")))
+        return {
+            "request_id": request_id,
+            "summary": doc.get("summary"),
+            "category": doc.get("category"),
+            "kind": doc.get("kind"),
+            "urgency": doc.get("urgency"),
+            "due_at": doc.get("due_at"),
+            "status": doc.get("status") or ("received" if doc.get("summary") else "unknown"),
+            "steps": [{k: s.get(k) for k in ("status", "at", "note", "rating")} for s in steps],
+        }
 
     async def grid_name(self, grid_id: str) -> str | None:
         doc = await self.grids.find_one({"_id": grid_id})

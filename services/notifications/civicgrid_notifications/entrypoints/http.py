@@ -24,6 +24,7 @@ from civicgrid_notifications.entrypoints.schemas import (
     DeliveryChannelsOut,
     FeedItemOut,
     FeedPageOut,
+    ItemViewOut,
     MeOut,
     PreferencesIn,
     PushSubscriptionIn,
@@ -36,6 +37,7 @@ from civicgrid_notifications.entrypoints.schemas import (
 )
 from civicgrid_notifications.service_layer.delivery_status import DeliveryStatusReader
 from civicgrid_notifications.service_layer.feed import FeedService
+from civicgrid_notifications.service_layer.item_view import ItemViewer
 from civicgrid_notifications.service_layer.preferences import MemberPreferences
 from civicgrid_notifications.service_layer.subscriptions import PushSubscriptions
 from civicgrid_runtime.auth.principal import Principal
@@ -96,6 +98,15 @@ def feed_router(deps: HttpDeps) -> APIRouter:
             states=tuple(state) if state else None,
         )
         return FeedPageOut.model_validate(page)
+
+    viewer = ItemViewer(deps.feeds, deps.directory)
+
+    @router.get(
+        "/members/{member_id}/feed/{item_id}",
+        summary="One item as the app shows it, with the status of the request it is about (read model)",
+    )
+    async def item_view(member_id: MemberId, item_id: ItemId, principal: Principal = who) -> ItemViewOut:
+        return ItemViewOut.model_validate(await viewer.view(principal, member_id, item_id))
 
     @router.get("/members/{member_id}/unread-count", summary="The unread badge")
     async def unread(member_id: MemberId, principal: Principal = who) -> UnreadOut:

@@ -265,6 +265,34 @@ class FeedItemOut(BaseModel):
     community_code: str
 
 
+class RequestStepOut(BaseModel):
+    status: str
+    label: str = Field(description="The status in Chinese, as shown.")
+    at: datetime | None
+    note: str | None = Field(default=None, description="The result, note, reason or tier of the step.")
+    rating: int | None = None
+
+
+class RequestStatusOut(BaseModel):
+    request_id: str
+    summary: str | None
+    category: str | None
+    kind: str | None
+    urgency: str | None
+    due_at: datetime | None
+    status: str
+    status_label: str
+    steps: list[RequestStepOut]
+    evaluation_requested: bool = Field(description="The notice asks the resident to evaluate the handling.")
+
+
+class ItemViewOut(BaseModel):
+    item: FeedItemOut
+    request: RequestStatusOut | None = Field(
+        description="The request the notice is about, from this service's read model (null if none)."
+    )
+
+
 class FeedPageOut(BaseModel):
     items: list[FeedItemOut]
     next_cursor: str | None = Field(description="Pass as cursor for the next (older) page; null at the end.")
