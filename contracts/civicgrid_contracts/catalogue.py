@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.errors import InvalidEvent, UnknownEventType, summarise
-from civicgrid_contracts.events import households, municipal, notifications, org, resources
+from civicgrid_contracts.events import deliberation, households, municipal, notifications, org, resources
 from civicgrid_contracts.events.base import EventPayload
 
 P = TypeVar("P", bound=EventPayload)
@@ -96,6 +96,13 @@ _TOPICS: tuple[Topic, ...] = (
         partitions=24,
     ),
     Topic(
+        "civicgrid.deliberation.v1",
+        "Deliberation: meetings, topics and motions, owners' votes with their arithmetic, resolutions, "
+        "democratic appraisal, public disclosure (ids only).",
+        "deliberation",
+        partitions=6,
+    ),
+    Topic(
         "civicgrid.notifications.delivery.v1",
         "Outcomes of notification delivery.",
         "notifications",
@@ -122,6 +129,7 @@ _TOPICS: tuple[Topic, ...] = (
     _HOUSEHOLDS,
     _DEPLOYMENT,
     _REQUESTS,
+    _DELIBERATION,
     _DELIVERY,
     _HOTLINE,
     _STATISTICS,
@@ -181,6 +189,21 @@ _ROUTES: tuple[tuple[str, tuple[type[EventPayload], ...]], ...] = (
             resources.RequestEvaluated,
             resources.RequestReopened,
             resources.RequestClosed,
+        ),
+    ),
+    (
+        _DELIBERATION,
+        (
+            deliberation.MeetingConvened,
+            deliberation.MeetingHeld,
+            deliberation.TopicRaised,
+            deliberation.TopicMotionReached,
+            deliberation.VoteOpened,
+            deliberation.VoteClosed,
+            deliberation.ResolutionAdopted,
+            deliberation.ResolutionRejected,
+            deliberation.AppraisalPublished,
+            deliberation.DisclosurePublished,
         ),
     ),
     (_DELIVERY, (notifications.NotificationDelivered, notifications.NotificationDeliveryFailed)),

@@ -149,6 +149,17 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "cn.civicgrid.resources.request.evaluated.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.resources.request.reopened.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.resources.request.closed.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    # -- deliberation (resources and notifications do not consume these yet) ---------------------
+    "cn.civicgrid.deliberation.meeting.convened.v1": {},
+    "cn.civicgrid.deliberation.meeting.held.v1": {},
+    "cn.civicgrid.deliberation.topic.raised.v1": {},
+    "cn.civicgrid.deliberation.topic.motion_reached.v1": {},
+    "cn.civicgrid.deliberation.vote.opened.v1": {},
+    "cn.civicgrid.deliberation.vote.closed.v1": {},
+    "cn.civicgrid.deliberation.resolution.adopted.v1": {},
+    "cn.civicgrid.deliberation.resolution.rejected.v1": {},
+    "cn.civicgrid.deliberation.appraisal.published.v1": {},
+    "cn.civicgrid.deliberation.disclosure.published.v1": {},
     # -- notifications: delivery outcomes (for municipal systems and operations) -------------------
     "cn.civicgrid.notifications.notification.delivered.v1": {},
     "cn.civicgrid.notifications.notification.delivery_failed.v1": {},

@@ -62,6 +62,25 @@ from civicgrid_contracts.events import (
     Tier,
     Urgency,
 )
+from civicgrid_contracts.events.deliberation import (
+    AppraisalPublished,
+    AppraisalResult,
+    AppraisalVerdict,
+    DecisionMeasure,
+    DecisionOutcome,
+    DisclosureKind,
+    DisclosurePublished,
+    ForumLevel,
+    MeetingConvened,
+    MeetingHeld,
+    ResolutionAdopted,
+    ResolutionRejected,
+    SilentSide,
+    TopicMotionReached,
+    TopicRaised,
+    VoteClosed,
+    VoteOpened,
+)
 from civicgrid_contracts.events.org import GridDissolved, GridUpdated, OrganisationUpdated
 
 COMMUNITY = "420102001001"
@@ -277,5 +296,126 @@ def example_payloads() -> dict[str, EventPayload]:
             caller_phone="139****0001",
         ),
         PopulationReported(community_code=c, as_of=date(2024, 12, 31), residents=12636, households=4453),
+        *deliberation_examples(),
     ]
     return {payload.event_type: payload for payload in payloads}
+
+
+def deliberation_examples() -> list[EventPayload]:
+    """Examples of the deliberation facts (a tripartite meeting, a topic that reached 5 %, a vote)."""
+    c = COMMUNITY
+    when = datetime(2025, 6, 10, 19, 0, tzinfo=UTC)
+    return [
+        MeetingConvened(
+            community_code=c,
+            meeting_id="mt-1",
+            meeting_type="tripartite_joint_meeting",
+            forum_level=ForumLevel.COMPOUND,
+            place_code=COMPOUND,
+            title="充电桩安装",
+            scheduled_for=when,
+            participant_person_ids=["p-sec", "p-dir", "p-oc", "p-pm"],
+            participant_org_ids=["org-pc", "org-rc", "org-oc", "org-pm"],
+        ),
+        MeetingHeld(
+            community_code=c,
+            meeting_id="mt-1",
+            meeting_type="tripartite_joint_meeting",
+            place_code=COMPOUND,
+            invited=4,
+            attended=3,
+            parties_present=["community", "owners", "property"],
+        ),
+        TopicRaised(
+            community_code=c,
+            topic_id="tp-1",
+            place_code=COMPOUND,
+            compound_code=COMPOUND,
+            title="加装电梯",
+            raised_as="resident",
+        ),
+        TopicMotionReached(
+            community_code=c,
+            topic_id="tp-1",
+            compound_code=COMPOUND,
+            basis="motion_owners",
+            supporters=25,
+            eligible=480,
+            supporter_area_m2=2310.5,
+            eligible_area_m2=45210.75,
+            threshold="≥ 1/20",
+        ),
+        VoteOpened(
+            community_code=c,
+            vote_id="vt-1",
+            compound_code=COMPOUND,
+            topic_id="tp-1",
+            title="使用维修资金加装电梯",
+            matter="use_maintenance_fund",
+            major=False,
+            vote_basis="per_household",
+            eligible_voters=480,
+            closes_at=datetime(2025, 6, 20, 12, 0, tzinfo=UTC),
+        ),
+        VoteClosed(
+            community_code=c,
+            vote_id="vt-1",
+            compound_code=COMPOUND,
+            outcome=DecisionOutcome.ADOPTED,
+            silent_counted_as=SilentSide.APPROVE,
+            measures=[
+                DecisionMeasure(
+                    name="approval_owners",
+                    numerator=400,
+                    denominator=480,
+                    ratio=0.833333,
+                    ratio_exact="5/6",
+                    threshold="> 1/2",
+                    met=True,
+                    rule="civil_code_art_278: approving owners of participating owners (ordinary matter)",
+                )
+            ],
+        ),
+        ResolutionAdopted(
+            community_code=c,
+            resolution_id="rs-1",
+            place_code=COMPOUND,
+            compound_code=COMPOUND,
+            title="使用维修资金加装电梯",
+            summary="adopted by the owners",
+            vote_id="vt-1",
+            topic_id="tp-1",
+        ),
+        ResolutionRejected(
+            community_code=c,
+            resolution_id="rs-2",
+            place_code=COMPOUND,
+            title="改变绿地用途",
+            outcome=DecisionOutcome.NOT_QUORATE,
+            vote_id="vt-2",
+        ),
+        AppraisalPublished(
+            community_code=c,
+            appraisal_id="ap-1",
+            title="2025年度民主评议",
+            appraisers=31,
+            results=[
+                AppraisalResult(
+                    person_id="p-dir",
+                    satisfied=25,
+                    basically_satisfied=4,
+                    dissatisfied=2,
+                    grades=31,
+                    satisfaction_rate=0.9355,
+                    verdict=AppraisalVerdict.COMPETENT,
+                )
+            ],
+        ),
+        DisclosurePublished(
+            community_code=c,
+            item_id="ds-1",
+            place_code=COMPOUND,
+            kind=DisclosureKind.FINANCE,
+            title="2025年维修资金使用情况",
+        ),
+    ]

@@ -70,6 +70,7 @@ def test_internal_types_name_the_area_of_the_owner_of_their_topic() -> None:
         "org-graph": "org",
         "resources": "resources",
         "notifications": "notifications",
+        "deliberation": "deliberation",
         "municipal": "municipal",
     }
     for spec in SPECS:
@@ -85,6 +86,7 @@ def test_the_catalogue_lists_the_agreed_topics_each_with_its_dead_letter_topic()
         "civicgrid.org.households.v1",
         "civicgrid.resources.deployment.v1",
         "civicgrid.resources.requests.v1",
+        "civicgrid.deliberation.v1",
         "civicgrid.notifications.delivery.v1",
         "municipal.hotline12345.requests.v1",
         "municipal.statistics.population.v1",
