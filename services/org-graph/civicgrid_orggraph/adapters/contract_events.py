@@ -6,7 +6,7 @@ from pydantic import ValidationError
 
 from civicgrid_contracts.catalogue import new_event
 from civicgrid_contracts.envelope import CloudEvent
-from civicgrid_contracts.events import org
+from civicgrid_contracts.events import households, org
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_orggraph.domain.events import DomainEvent
 from civicgrid_runtime.correlation import current_correlation_id
@@ -30,6 +30,9 @@ PAYLOADS: dict[str, type[EventPayload]] = {
     "membership.started": org.MembershipStarted,
     "membership.ended": org.MembershipEnded,
     "cross_appointment.flagged": org.CrossAppointmentFlagged,
+    "household.registered": households.HouseholdRegistered,
+    "household.updated": households.HouseholdUpdated,
+    "household.removed": households.HouseholdRemoved,
 }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from civicgrid_orggraph.adapters.tx_households import HouseholdsTx
 from civicgrid_orggraph.adapters.tx_people import PeopleTx
 from civicgrid_orggraph.adapters.tx_places import PlacesTx
 
 
-class Neo4jGraphTx(PlacesTx, PeopleTx):
-    """Places and grids, organisations, people, posts and memberships; ``events`` collects the outbox."""
+class Neo4jGraphTx(PlacesTx, PeopleTx, HouseholdsTx):
+    """Places and grids, organisations, people, posts, memberships and households; ``events`` collects the
+    outbox."""

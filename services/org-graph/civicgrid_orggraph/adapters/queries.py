@@ -7,6 +7,7 @@ from typing import Any, LiteralString
 
 from neo4j import AsyncDriver, Query
 
+from civicgrid_orggraph.adapters.household_queries import HouseholdQueries
 from civicgrid_orggraph.adapters.records import attributes_of
 
 _ON = "m.start_date <= $on AND (m.end_date IS NULL OR m.end_date >= $on)"
@@ -45,7 +46,7 @@ CHAIN = (
 )
 
 
-class Neo4jQueries:
+class Neo4jQueries(HouseholdQueries):
     def __init__(self, driver: AsyncDriver, database: str | None = None) -> None:
         self._driver = driver
         self._database = database

@@ -24,6 +24,7 @@ _LOCK_KINDS = (
     ("people", "person"),
     ("grids", "grid"),
     ("places", "place"),
+    ("households", "household"),
 )
 _FIND_LOCKS: LiteralString = (
     "UNWIND $keys AS k OPTIONAL MATCH (l:WriteLock {key: k}) RETURN k AS key, elementId(l) AS e"

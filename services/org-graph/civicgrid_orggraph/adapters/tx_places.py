@@ -69,7 +69,8 @@ class PlacesTx(TxBase):
             "MATCH (p:Place {code: $code}) "
             "CALL (p) { MATCH (c:Place)-[:PART_OF]->(p) WHERE c.active RETURN c.code AS dep "
             "UNION MATCH (o:Organisation)-[:SERVES]->(p) WHERE o.active RETURN o.id AS dep "
-            "UNION MATCH (g:Grid)-[:GRID_IN]->(p) WHERE g.active RETURN g.id AS dep } "
+            "UNION MATCH (g:Grid)-[:GRID_IN]->(p) WHERE g.active RETURN g.id AS dep "
+            "UNION MATCH (h:Household {building_code: p.code}) WHERE h.active RETURN h.code AS dep } "
             "RETURN dep LIMIT 20",
             code=code,
         )

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Path, Response
 from civicgrid_orggraph.domain.text import Id
 from civicgrid_orggraph.entrypoints import answers
 from civicgrid_orggraph.entrypoints.container import Container
+from civicgrid_orggraph.entrypoints.http_households import household_router
 from civicgrid_orggraph.entrypoints.schemas import (
     AppointIn,
     Code,
@@ -230,4 +231,5 @@ def write_router(c: Container) -> APIRouter:
             c.uow, principal, membership_id, body.end_date, body.reason, body.note, key
         )
 
+    router.include_router(household_router(c))
     return router

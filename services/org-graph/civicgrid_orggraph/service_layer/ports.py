@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from civicgrid_orggraph.domain.cross_appointments import Holding
 from civicgrid_orggraph.domain.events import DomainEvent
+from civicgrid_orggraph.domain.households import Household
 from civicgrid_orggraph.domain.shapes import OrgRef, PlaceRef
 from civicgrid_orggraph.domain.vocabulary import (
     AppointmentBasis,
@@ -94,9 +95,10 @@ class NewMembership:
 class Locks:
     """What one write locks, taken in one canonical order before anything else is read or written.
 
-    Order: posts, organisations, people, grids, places (each sorted by key). Every org-graph write takes
-    its locks through ``GraphTx.lock`` first, so two writers never wait for each other in opposite orders
-    (no deadlock); a writer that finds a lock taken queues behind it, then reads what the other committed.
+    Order: posts, organisations, people, grids, places, households (each sorted by key). Every org-graph write
+    takes its locks through ``GraphTx.lock`` first, so two writers never wait for each other in opposite
+    orders (no deadlock); a writer that finds a lock taken queues behind it, then reads what the other
+    committed.
     A key may name something that does not exist yet (a new post, a client-supplied id): its lock exists
     all the same, so concurrent first writers of one thing queue too.
     """
@@ -106,6 +108,7 @@ class Locks:
     people: frozenset[str] = frozenset()
     grids: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
+    households: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -116,11 +119,14 @@ class Locks:
         people: Iterable[str | None] = (),
         grids: Iterable[str | None] = (),
         places: Iterable[str | None] = (),
+        households: Iterable[str | None] = (),
     ) -> Locks:
         def keys(values: Iterable[str | None]) -> frozenset[str]:
             return frozenset(v for v in values if v)
 
-        return cls(keys(posts), keys(organisations), keys(people), keys(grids), keys(places))
+        return cls(
+            keys(posts), keys(organisations), keys(people), keys(grids), keys(places), keys(households)
+        )
 
     @classmethod
     def union(cls, many: Iterable[Locks]) -> Locks:
@@ -131,6 +137,7 @@ class Locks:
             frozenset().union(*(x.people for x in all_locks)),
             frozenset().union(*(x.grids for x in all_locks)),
             frozenset().union(*(x.places for x in all_locks)),
+            frozenset().union(*(x.households for x in all_locks)),
         )
 
 
@@ -194,6 +201,23 @@ class GraphTx(Protocol):
     async def set_building_grids(self, pairs: Sequence[tuple[str, str]]) -> None: ...
 
     async def claim_event(self, consumer: str, event_id: str) -> bool: ...
+
+    async def get_households(self, codes: Sequence[str]) -> dict[str, Household]:
+        """The households of ``codes`` that exist (removed ones included, ``active`` false)."""
+        ...
+
+    async def save_households(self, households: Sequence[Household], recorded_by: str) -> None:
+        """Create or replace each household's state (entrance, area, owners, residents, representative)."""
+        ...
+
+    async def remove_household(self, household: Household) -> None:
+        """Mark removed (kept with its last version, its links to persons dropped)."""
+        ...
+
+    async def existing_people(self, person_ids: Sequence[str]) -> set[str]: ...
+    async def create_people(self, people: Sequence[PersonRecord], recorded_by: str) -> None:
+        """Register persons in bulk (no phone, no ID hash: the household roster's owners)."""
+        ...
 
 
 Work = Callable[[GraphTx], Awaitable[Result]]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
 from typing import Any, Protocol
 
 from civicgrid_orggraph.domain.codes import region_prefix_of
 from civicgrid_orggraph.domain.coverage import GAP_METRICS, CoverageCounts, indicators
+from civicgrid_orggraph.domain.households import Household
+from civicgrid_orggraph.domain.vocabulary import PlaceKind
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -27,6 +30,10 @@ class Reader(Protocol):
     async def flags(self, prefix: str, limit: int) -> list[Row]: ...
     async def roster(self, prefix: str) -> list[Row]: ...
     async def post_roster(self, prefix: str, on: date) -> list[Row]: ...
+    async def household(self, code: str) -> Household | None: ...
+    async def households_under(self, code: str, kind: PlaceKind) -> list[Household]: ...
+    async def household_roster(self, prefix: str) -> list[Household]: ...
+    async def person_names(self, person_ids: Sequence[str]) -> dict[str, str]: ...
 
 
 class CoverageReader(Protocol):
