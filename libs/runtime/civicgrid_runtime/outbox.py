@@ -4,14 +4,20 @@ Each service implements ``OutboxStore`` for its database (Neo4j: same transactio
 document). The relay loop is the same everywhere: fetch pending -> publish -> mark published. A
 crash between publish and mark re-publishes on restart (at-least-once); consumers de-duplicate by
 event id, so no effect is doubled.
+
+The relay keeps what it saw for the metrics (``/metrics``, see :mod:`civicgrid_runtime.metrics`):
+entries published, failed rounds, and the entries it found pending and has not published yet with the
+time of the oldest (a relay that cannot publish keeps them, so their age grows).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from civicgrid_contracts.envelope import CloudEvent
@@ -57,6 +63,13 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published_total = 0
+        self.failures_total = 0
+        self.pending_seen = 0
+        """Entries found pending at the last poll and not published since (at most one batch)."""
+        self.oldest_pending_time: datetime | None = None
+        """The event time of the oldest of them (None: nothing pending)."""
+        self.last_poll_time: float | None = None
+        """When the relay last read the store (epoch seconds)."""
 
     @property
     def publisher(self) -> EventPublisher:
@@ -68,25 +81,35 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Publish one batch; returns how many entries were published and marked."""
-        pending = await self._store.fetch_pending(self._batch_size)
+        pending = self._seen(await self._store.fetch_pending(self._batch_size))
         if not pending:
             return 0
         await self._publisher.publish_many([(p.topic, p.event) for p in pending])
         await self._store.mark_published(pending)
-        self.published_total += len(pending)
+        self._published(pending)
         return len(pending)
+
+    def _seen(self, pending: Sequence[PendingEvent]) -> Sequence[PendingEvent]:
+        self.last_poll_time = time.time()
+        self.pending_seen = len(pending)
+        self.oldest_pending_time = min((p.event.time for p in pending), default=None)
+        return pending
+
+    def _published(self, entries: Sequence[PendingEvent]) -> None:
+        self.published_total += len(entries)
+        self.pending_seen, self.oldest_pending_time = 0, None
 
     async def drain(self) -> int:
         """Publish until nothing is pending."""
         total = 0
         previous: set[str] = set()
-        while pending := await self._store.fetch_pending(self._batch_size):
+        while pending := self._seen(await self._store.fetch_pending(self._batch_size)):
             ids = {p.outbox_id for p in pending}
             if ids == previous:
                 raise RuntimeError("the outbox store returned the same entries after marking them published")
             await self._publisher.publish_many([(p.topic, p.event) for p in pending])
             await self._store.mark_published(pending)
-            self.published_total += len(pending)
+            self._published(pending)
             total += len(pending)
             previous = ids
         return total
@@ -101,6 +124,7 @@ class OutboxRelay:
                 raise
             except Exception as error:
                 failures += 1
+                self.failures_total += 1
                 delay = min(self._max_backoff, self._poll_interval * 2**failures)
                 log.warning("outbox relay failed; will retry", error=str(error), retry_in=delay)
                 await asyncio.sleep(delay)

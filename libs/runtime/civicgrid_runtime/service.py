@@ -1,26 +1,57 @@
-"""Lifecycle of a service process: start the store, the broker and the outbox relay; stop them in reverse."""
+"""The service skeleton: what every CivicGrid service process is made of, wired once.
+
+A service's ``bootstrap.py`` makes one :class:`Service`, adds only what is its own (its store, its
+consumers, its jobs, its routes, its gauges) and returns :meth:`Service.app`::
+
+    def create_app(settings: DeliberationSettings | None = None) -> FastAPI:
+        settings = settings or load_settings(DeliberationSettings)
+        service = Service(settings, title="CivicGrid deliberation", description="...",
+                          produces=["civicgrid.deliberation.topics.v1"])
+        db = service.mongo(settings.mongo_uri, settings.mongo_database)  # client, readiness, close
+        service.outbox(MongoEmbeddedOutbox([db["topics"]]))              # relay, started and measured
+        consumers.subscribe(service.broker, ..., settings.consumer_group)
+        service.periodic("closer", closer.run_once, settings.close_interval_seconds)
+        return service.app(http.router(service.auth, ...))
+
+:class:`Service` wires: logging (``configure_logging``), the Kafka broker (``create_broker``: topic
+suffix, dead letters, offsets), the topics created at start (those produced and those subscribed),
+the outbox relay, health (``/healthz``, ``/readyz`` with ``kafka``, each store and ``consumers``),
+bearer-token auth, periodic jobs, ``/metrics`` and — not yet — tracing (:meth:`Service._trace`).
+:class:`ServiceLifecycle` is the lifespan underneath (start hooks, topics, broker, relay, jobs; stop
+in reverse).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 
-from civicgrid_runtime.http.health import HealthChecks
-from civicgrid_runtime.kafka.broker import consumer_stalls, stop_broker
+from civicgrid_contracts.catalogue import all_topics
+from civicgrid_runtime.auth import TokenVerifier
+from civicgrid_runtime.auth.keys import read_public_key
+from civicgrid_runtime.http.app import create_service_app
+from civicgrid_runtime.http.health import HealthChecks, Probe
+from civicgrid_runtime.http.security import Authenticator
+from civicgrid_runtime.jobs import Job, Starter, periodic
+from civicgrid_runtime.kafka.broker import consumer_stalls, create_broker, stop_broker
+from civicgrid_runtime.kafka.publisher import KafkaEventPublisher
 from civicgrid_runtime.kafka.topics import (
     ensure_redrive_topics,
     ensure_topics,
     redrive_topics_of,
     with_dead_letters,
 )
-from civicgrid_runtime.logging import get_logger
-from civicgrid_runtime.outbox import OutboxRelay
+from civicgrid_runtime.logging import configure_logging, get_logger
+from civicgrid_runtime.metrics import ServiceMetrics
+from civicgrid_runtime.outbox import OutboxRelay, OutboxStore
 from civicgrid_runtime.settings import ServiceSettings
+from civicgrid_runtime.stores.mongo import create_client, ping
 
 Hook = Callable[[], Awaitable[None]]
 log = get_logger(__name__)
@@ -37,7 +68,8 @@ class ServiceLifecycle:
     stop_timeout_seconds: float = 15.0
     topics: Sequence[str] = ()
     """Catalogue topics this service produces or consumes; created (with their ``.dlq``) at start,
-    under the service's names for them (``settings.topic_suffix``)."""
+    under the service's names for them (``settings.topic_suffix``). The catalogue topics its
+    subscribers listen on are added at start."""
 
     def add_readiness(self, health: HealthChecks) -> None:
         """Add the ``consumers`` check: not ready while a consumer holds a record because a store or
@@ -57,10 +89,11 @@ class ServiceLifecycle:
             self.add_readiness(health)
         for hook in self.on_start:
             await hook()
-        if self.topics:
+        topics = sorted({*self.topics, *consumed_catalogue_topics(self.broker, self.settings)})
+        if topics:
             await ensure_topics(
                 self.settings.kafka_bootstrap_servers,
-                with_dead_letters(self.topics),
+                with_dead_letters(topics),
                 topics=self.settings.topic_names(),
             )
         # Each group's redrive topic exists before its consumer joins: otherwise the first
@@ -90,3 +123,156 @@ class ServiceLifecycle:
             for hook in reversed(self.on_stop):
                 await hook()
             log.info("service stopped")
+
+
+def consumed_catalogue_topics(broker: KafkaBroker, settings: ServiceSettings) -> list[str]:
+    """The catalogue topics behind the names the broker's subscribers listen on."""
+    names = settings.topic_names()
+    catalogue = {t.name for t in all_topics()}
+    listened = {name for sub in broker.subscribers for name in getattr(sub, "topic_names", ())}
+    return sorted({names.catalogue_name(n) for n in listened} & catalogue)
+
+
+class Service:
+    """One service process: settings, logging, broker, outbox relay, health, auth, jobs, metrics.
+
+    Made at the top of a bootstrap's ``create_app``; nothing connects until the app starts. Public
+    attributes a bootstrap uses: ``settings``, ``broker`` (subscribe consumers on it), ``publisher``,
+    ``health``, ``metrics``, ``lifecycle``, ``auth``, ``relay`` (after :meth:`outbox`) and
+    ``components`` (named objects for tests and operators' scripts: ``app.state.components``).
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        title: str,
+        description: str,
+        produces: Iterable[str] = (),
+        version: str = "0.1.0",
+    ) -> None:
+        configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        self.settings = settings
+        self.title, self.description, self.version = title, description, version
+        self.topic_names = settings.topic_names()
+        self.broker = create_broker(settings)
+        self.publisher = KafkaEventPublisher(self.broker)
+        self.lifecycle = ServiceLifecycle(settings=settings, broker=self.broker, topics=list(produces))
+        self.health = HealthChecks()
+        self.health.add("kafka", self.lifecycle.kafka_ready)
+        self.metrics = ServiceMetrics()
+        self.metrics.watch_broker(self.broker)
+        self.relay: OutboxRelay | None = None
+        self.components: dict[str, Any] = {}
+        self._auth: Authenticator | None = None
+        self._app: FastAPI | None = None
+
+    # -- what a bootstrap adds -------------------------------------------------------------------
+
+    @property
+    def auth(self) -> Authenticator:
+        """Bearer-token auth with the deployment's public key (made in development if missing)."""
+        if self._auth is None:
+            settings = self.settings
+            key = read_public_key(settings.keys_dir, create_if_missing=settings.environment != "production")
+            self._auth = Authenticator(TokenVerifier(key, settings.jwt_issuer, settings.jwt_audience))
+        return self._auth
+
+    def produces(self, *topics: str) -> None:
+        """Catalogue topics this service publishes to (created, with their dead letters, at start)."""
+        self.lifecycle.topics = [*self.lifecycle.topics, *topics]
+
+    def store(
+        self,
+        name: str,
+        ready: Probe,
+        *,
+        start: Hook | None = None,
+        close: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        """A store: ``ready`` is its readiness probe (``/readyz`` check ``name``), ``start`` runs at
+        start (indexes, schema), ``close`` at stop."""
+        self.health.add(name, ready)
+        if start is not None:
+            self.lifecycle.on_start.append(start)
+        if close is not None:
+            stop = close
+
+            async def closing() -> None:
+                await stop()
+
+            self.lifecycle.on_stop.append(closing)
+
+    def mongo(self, uri: str, database: str) -> Any:
+        """A MongoDB (FerretDB) database: client made, ``mongodb`` readiness, closed at stop."""
+        client = create_client(uri, self.settings.service_name)
+        db = client[database]
+
+        async def ready() -> None:
+            await ping(db)
+
+        self.store("mongodb", ready, close=client.close)
+        return db
+
+    def outbox(self, store: OutboxStore) -> OutboxRelay:
+        """The transactional outbox's relay for ``store`` (one per service), publishing through the
+        broker with the service's topic names; started with the background workers, measured."""
+        if self.relay is not None:
+            raise RuntimeError("a service has one outbox relay")
+        self.relay = OutboxRelay(
+            store,
+            self.publisher,
+            batch_size=self.settings.outbox_batch_size,
+            poll_interval=self.settings.outbox_poll_interval_seconds,
+        )
+        self.lifecycle.relay = self.relay
+        self.metrics.watch_relay(self.relay)
+        self.components["relay"] = self.relay
+        return self.relay
+
+    def on_start(self, hook: Hook) -> None:
+        self.lifecycle.on_start.append(hook)
+
+    def on_stop(self, hook: Hook) -> None:
+        self.lifecycle.on_stop.append(hook)
+
+    def periodic(self, name: str, job: Job, interval_seconds: float, *, first_after: float = 0.0) -> None:
+        """A background job run every ``interval_seconds`` (again at once while it returns a positive
+        count), when the process runs background workers; runs counted in ``/metrics``."""
+        self.background(
+            periodic(
+                name, job, interval_seconds, first_after=first_after, observers=[self.metrics.observe_job]
+            )
+        )
+
+    def background(self, starter: Starter) -> None:
+        """A background task of another shape (started after the broker, stopped before it)."""
+        self.lifecycle.background.append(starter)
+
+    # -- the app ---------------------------------------------------------------------------------
+
+    def app(self, *routers: APIRouter) -> FastAPI:
+        """The FastAPI app: health, problems, limits, correlation ids, ``/metrics``, the routers; its
+        lifespan runs the lifecycle. ``app.state.service`` is this object."""
+        if self._app is not None:
+            raise RuntimeError("Service.app() is called once")
+        app = create_service_app(
+            self.title,
+            self.description,
+            self.health,
+            lifespan=self.lifecycle.lifespan,
+            version=self.version,
+            settings=self.settings,
+        )
+        for router in routers:
+            app.include_router(router)
+        self.metrics.install(app)
+        self._trace(app)
+        app.state.service = self
+        app.state.components = self.components
+        self._app = app
+        return app
+
+    def _trace(self, app: FastAPI) -> None:
+        """Where OpenTelemetry tracing is installed (issue 12 item 3: off by default, OTLP endpoint from
+        settings, W3C traceparent in Kafka headers). Nothing yet."""

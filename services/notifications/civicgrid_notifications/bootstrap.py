@@ -1,4 +1,6 @@
-"""Wires the service: settings, logging, MongoDB, Kafka, HTTP routes. Nothing connects at import."""
+"""Wires notifications on the runtime's service skeleton: MongoDB, feeds, live hub, delivery, sign-in, routes.
+
+Nothing connects at import."""
 
 from __future__ import annotations
 
@@ -32,7 +34,6 @@ from civicgrid_notifications.entrypoints.http import HttpDeps, feed_router
 from civicgrid_notifications.entrypoints.signin_http import signin_router
 from civicgrid_notifications.entrypoints.signin_wiring import wire_sign_in
 from civicgrid_notifications.entrypoints.stream import stream_router
-from civicgrid_notifications.entrypoints.worker import periodic
 from civicgrid_notifications.service_layer.broadcast_push import BroadcastPusher
 from civicgrid_notifications.service_layer.delivery import Channel, DeliveryWorker
 from civicgrid_notifications.service_layer.delivery_status import DeliveryStatusReader
@@ -41,26 +42,24 @@ from civicgrid_notifications.service_layer.notify import EventNotifier
 from civicgrid_notifications.service_layer.preferences import MemberPreferences
 from civicgrid_notifications.service_layer.subscriptions import PushSubscriptions
 from civicgrid_notifications.settings import NotificationsSettings
-from civicgrid_runtime.auth import TokenVerifier
-from civicgrid_runtime.auth.keys import read_public_key
-from civicgrid_runtime.http import Authenticator, HealthChecks, create_service_app
-from civicgrid_runtime.kafka import KafkaEventPublisher, create_broker
-from civicgrid_runtime.logging import configure_logging
-from civicgrid_runtime.outbox import OutboxRelay
-from civicgrid_runtime.service import ServiceLifecycle
+from civicgrid_runtime.service import Service
 from civicgrid_runtime.settings import load_settings
-from civicgrid_runtime.stores.mongo import MongoEmbeddedOutbox, MongoInbox, create_client, ping
+from civicgrid_runtime.stores.mongo import MongoEmbeddedOutbox, MongoInbox
 
 DELIVERY_TOPIC = "civicgrid.notifications.delivery.v1"
 
 
 def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     settings = settings or load_settings(NotificationsSettings)
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    client = create_client(settings.mongo_uri, settings.service_name)
-    db = client[settings.mongo_database]
-    broker = create_broker(settings)
+    service = Service(
+        settings,
+        title="CivicGrid notifications",
+        description="Members' feeds, live stream and delivery to phones.",
+        produces=[DELIVERY_TOPIC],
+    )
+    db = service.mongo(settings.mongo_uri, settings.mongo_database)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0), follow_redirects=False)
+    service.on_stop(http.aclose)
 
     directory = MongoDirectory(db)
     feed = MongoFeedStore(db)
@@ -68,12 +67,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     deliveries = MongoDeliveryStore(db)
     broadcast_deliveries = MongoDeliveryStore(db, "broadcast_deliveries")
     outbox = MongoEmbeddedOutbox([feed.entries, broadcast_deliveries.entries])
-    relay = OutboxRelay(
-        outbox,
-        KafkaEventPublisher(broker),
-        batch_size=settings.outbox_batch_size,
-        poll_interval=settings.outbox_poll_interval_seconds,
-    )
+    relay = service.outbox(outbox)
     hub = LiveHub(
         feed,
         audiences_of=directory.audiences_of,
@@ -102,12 +96,12 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         backoff_base=settings.delivery_backoff_base_seconds,
         backoff_cap=settings.delivery_backoff_cap_seconds,
     )
-
-    topics = consumers.subscribe(
-        broker, notifier, MongoInbox(db["inbox"]), settings.consumer_group, settings.consumer_offset_reset
-    )
-    lifecycle = ServiceLifecycle(
-        settings=settings, broker=broker, relay=relay, topics=[*topics, DELIVERY_TOPIC]
+    consumers.subscribe(
+        service.broker,
+        notifier,
+        MongoInbox(db["inbox"]),
+        settings.consumer_group,
+        settings.consumer_offset_reset,
     )
 
     async def indexes() -> None:
@@ -118,47 +112,21 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         await outbox.ensure_indexes()
         await db["inbox"].create_index("consumer")
 
-    async def close_http() -> None:
-        await http.aclose()
-
-    lifecycle.on_start.append(indexes)
+    service.on_start(indexes)
     sign_in = wire_sign_in(settings, db, channels.get("sms"))
-    lifecycle.on_start.append(sign_in.store.ensure_indexes)
-    lifecycle.on_stop.extend([client.close, close_http])
-    lifecycle.background.append(hub.start)
-    lifecycle.background.append(
-        periodic("delivery-worker", worker.run_once, settings.delivery_poll_interval_seconds)
-    )
+    service.on_start(sign_in.store.ensure_indexes)
+    service.background(hub.start)
+    service.periodic("delivery-worker", worker.run_once, settings.delivery_poll_interval_seconds)
     pusher = BroadcastPusher(
         feed, preferences, directory, preferences, MongoBroadcastDeliveries(db), configured=configured
     )
-    lifecycle.background.append(
-        periodic("broadcast-pusher", pusher.run_once, settings.delivery_poll_interval_seconds)
-    )
+    service.periodic("broadcast-pusher", pusher.run_once, settings.delivery_poll_interval_seconds)
 
-    async def mongo_ready() -> None:
-        await ping(db)
-
-    health = HealthChecks()
-    health.add("kafka", lifecycle.kafka_ready)
-    health.add("mongodb", mongo_ready)
-    app = create_service_app(
-        "CivicGrid notifications",
-        "Members' feeds, live stream and delivery to phones.",
-        health,
-        lifespan=lifecycle.lifespan,
-    )
-    verifier = TokenVerifier(
-        read_public_key(settings.keys_dir, create_if_missing=settings.environment != "production"),
-        settings.jwt_issuer,
-        settings.jwt_audience,
-    )
-    auth = Authenticator(verifier)
     feeds = FeedService(directory, feed, hub)
-    app.include_router(
+    app = service.app(
         feed_router(
             HttpDeps(
-                auth,
+                service.auth,
                 feeds,
                 directory,
                 preferences,
@@ -168,10 +136,10 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
                 vapid_public_key(vapid),
                 phones=sign_in.store,
             )
-        )
+        ),
+        signin_router(sign_in.service),
+        stream_router(service.auth, feeds, feed, hub, settings.stream_ping_seconds),
     )
-    app.include_router(signin_router(sign_in.service))
-    app.include_router(stream_router(auth, feeds, feed, hub, settings.stream_ping_seconds))
     static = resources.files("civicgrid_notifications.entrypoints").joinpath("static")
     app.mount("/app", StaticFiles(directory=str(static), html=True), name="app")
 
@@ -179,14 +147,9 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     async def root() -> RedirectResponse:
         return RedirectResponse("/app/")
 
-    app.state.components = {
-        "hub": hub,
-        "worker": worker,
-        "relay": relay,
-        "feed": feed,
-        "notifier": notifier,
-        "sign_in": sign_in.service,
-    }
+    service.components.update(
+        hub=hub, worker=worker, relay=relay, feed=feed, notifier=notifier, sign_in=sign_in.service
+    )
     return app
 
 

@@ -1,4 +1,4 @@
-"""Wires the service: settings, logging, MongoDB, Kafka, outbox relay, SLA sweeper, HTTP routes.
+"""Wires resources on the runtime's service skeleton: MongoDB, its outbox, consumers, SLA sweeper, routes.
 
 Nothing connects at import.
 """
@@ -15,35 +15,28 @@ from civicgrid_resources.adapters.topics import USED
 from civicgrid_resources.adapters.unit_of_work import MongoUnitOfWork
 from civicgrid_resources.adapters.views import MongoViews
 from civicgrid_resources.entrypoints import consumers, deployment_api, requests_api
-from civicgrid_resources.entrypoints.sweeper import reconciler, sla_sweeper, statistics_folder
+from civicgrid_resources.entrypoints.sweeper import reconcile, sla_sweep, statistics_fold
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.settings import ResourcesSettings
-from civicgrid_runtime.auth import TokenVerifier
-from civicgrid_runtime.auth.keys import read_public_key
-from civicgrid_runtime.http import Authenticator, HealthChecks, create_service_app
-from civicgrid_runtime.kafka import KafkaEventPublisher, create_broker
-from civicgrid_runtime.logging import configure_logging
-from civicgrid_runtime.outbox import OutboxRelay
-from civicgrid_runtime.service import ServiceLifecycle
+from civicgrid_runtime.service import Service
 from civicgrid_runtime.settings import load_settings
-from civicgrid_runtime.stores.mongo import create_client, ping
 
 
 def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
     settings = settings or load_settings(ResourcesSettings)
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    client = create_client(settings.mongo_uri, settings.service_name)
-    db = client[settings.mongo_database]
-    topics = settings.topic_names()
+    service = Service(
+        settings,
+        title="CivicGrid resources",
+        description="Sunk-down cadres and partner units joining grids as teams; "
+        "the closed loop of residents' requests.",
+        produces=USED,
+    )
+    db = service.mongo(settings.mongo_uri, settings.mongo_database)
+    topics = service.topic_names
     outbox = OutboxWriter(topics)
     store = MongoStore(db, outbox)
-    broker = create_broker(settings)
-    relay = OutboxRelay(
-        store.outbox,
-        KafkaEventPublisher(broker),
-        batch_size=settings.outbox_batch_size,
-        poll_interval=settings.outbox_poll_interval_seconds,
-    )
+    service.on_start(store.ensure_indexes)
+    relay = service.outbox(store.outbox)
     ctx = Context(
         uow=MongoUnitOfWork(store, outbox, relay.notify),
         places=PlaceDirectory(store),
@@ -56,39 +49,16 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
         points_per_hour=settings.points_per_hour,
         points_per_request=settings.points_per_request,
     )
-    lifecycle = ServiceLifecycle(settings=settings, broker=broker, relay=relay, topics=USED)
-    consumers.subscribe(broker, ctx, topics, settings.consumer_group, settings.hotline_consumers)
-    lifecycle.background.append(sla_sweeper(ctx, settings.sla_sweep_interval_seconds))
-    lifecycle.background.append(reconciler(ctx, settings.reconcile_interval_seconds))
-    lifecycle.background.append(statistics_folder(ctx, settings.statistics_fold_interval_seconds))
-
-    async def start_store() -> None:
-        await store.ensure_indexes()
-
-    lifecycle.on_start.append(start_store)
-    lifecycle.on_stop.append(client.close)
-
-    async def mongo_ready() -> None:
-        await ping(db)
-
-    health = HealthChecks()
-    health.add("kafka", lifecycle.kafka_ready)
-    health.add("mongodb", mongo_ready)
-    app = create_service_app(
-        "CivicGrid resources",
-        "Sunk-down cadres and partner units joining grids as teams; the closed loop of residents' requests.",
-        health,
-        lifespan=lifecycle.lifespan,
+    consumers.subscribe(service.broker, ctx, topics, settings.consumer_group, settings.hotline_consumers)
+    service.periodic("sla-sweeper", sla_sweep(ctx), settings.sla_sweep_interval_seconds)
+    service.periodic("statistics-folder", statistics_fold(ctx), settings.statistics_fold_interval_seconds)
+    interval = settings.reconcile_interval_seconds
+    service.periodic("reconciler", reconcile(ctx), interval, first_after=interval)
+    app = service.app(
+        requests_api.build_router(ctx, service.auth),
+        requests_api.build_supervision_router(ctx, service.auth),
+        deployment_api.build_router(ctx, service.auth),
     )
-    verifier = TokenVerifier(
-        read_public_key(settings.keys_dir, create_if_missing=settings.environment != "production"),
-        settings.jwt_issuer,
-        settings.jwt_audience,
-    )
-    auth = Authenticator(verifier)
-    app.include_router(requests_api.build_router(ctx, auth))
-    app.include_router(requests_api.build_supervision_router(ctx, auth))
-    app.include_router(deployment_api.build_router(ctx, auth))
     app.state.context = ctx
     app.state.store = store  # for tests and operators' scripts; the routes use only the ports
     app.state.relay = relay

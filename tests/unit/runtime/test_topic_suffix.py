@@ -135,12 +135,6 @@ def _notifications(keys: Path) -> FastAPI:
     )
 
 
-def _relay(app: FastAPI) -> OutboxRelay:
-    relay = getattr(app.state, "relay", None) or app.state.components["relay"]
-    assert isinstance(relay, OutboxRelay)
-    return relay
-
-
 SERVICES: list[tuple[str, Callable[[Path], FastAPI], str]] = [
     # each with a topic it produces (through its outbox relay) and does not consume
     ("org-graph", _org, "civicgrid.org.organisations.v1"),
@@ -154,10 +148,8 @@ async def test_a_suffixed_service_consumes_and_publishes_suffixed_topics_only(
     tmp_path: Path, service: str, make: Callable[[Path], FastAPI], produced: str
 ) -> None:
     app = make(tmp_path)
-    relay = _relay(app)
-    publisher = relay.publisher
-    assert isinstance(publisher, KafkaEventPublisher)
-    broker = publisher.broker
+    broker = app.state.service.broker
+    relay = app.state.service.relay
     consumed = {
         name
         for sub in broker.subscribers
@@ -171,5 +163,5 @@ async def test_a_suffixed_service_consumes_and_publishes_suffixed_topics_only(
     _collector(broker, produced, received)
     _collector(broker, produced + SUFFIX, received)
     async with TestKafkaBroker(broker):
-        await publisher.publish_many([(produced, population_reported())])
+        await relay.publisher.publish_many([(produced, population_reported())])
     assert received == [produced + SUFFIX]

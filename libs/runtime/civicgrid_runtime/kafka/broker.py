@@ -21,6 +21,7 @@ from civicgrid_runtime.topic_names import TopicNames
 CONSUMER_ACK_POLICY = AckPolicy.MANUAL
 OFFSET_TRACKER = "civicgrid_offset_tracker"
 CONSUMER_STALLS = "civicgrid_consumer_stalls"
+DEAD_LETTER_POLICY = "civicgrid_dead_letter_policy"
 TOPIC_NAMES = "civicgrid_topic_names"
 
 
@@ -68,6 +69,7 @@ def create_broker(
     policy.bind(broker)
     broker.context.set_global(OFFSET_TRACKER, tracker)
     broker.context.set_global(CONSUMER_STALLS, policy.stalls)
+    broker.context.set_global(DEAD_LETTER_POLICY, policy)
     broker.context.set_global(TOPIC_NAMES, settings.topic_names())
     return broker
 
@@ -84,6 +86,14 @@ def offset_tracker(broker: KafkaBroker) -> OffsetTracker:
     if not isinstance(tracker, OffsetTracker):
         raise LookupError("this broker was not made by create_broker")
     return tracker
+
+
+def dead_letter_policy(broker: KafkaBroker) -> DeadLetterPolicy:
+    """The dead-letter policy of a broker made by :func:`create_broker` (metrics observe it)."""
+    policy = broker.context.get(DEAD_LETTER_POLICY)
+    if not isinstance(policy, DeadLetterPolicy):
+        raise LookupError("this broker was not made by create_broker")
+    return policy
 
 
 def consumer_stalls(broker: KafkaBroker) -> ConsumerStalls:

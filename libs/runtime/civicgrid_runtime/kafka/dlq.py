@@ -104,6 +104,8 @@ class DeadLetterPolicy:
         self.stalls = stalls or ConsumerStalls()
         self.stop_check_seconds = stop_check_seconds
         self._broker: KafkaBroker | None = None
+        self.observers: list[Callable[[str, str], None]] = []
+        """Called with the original topic and the exception's name of each record dead-lettered."""
 
     def bind(self, broker: KafkaBroker) -> None:
         self._broker = broker
@@ -150,6 +152,8 @@ class DeadLetterPolicy:
             key=getattr(record, "key", None),
             headers=headers,
         )
+        for observe in self.observers:
+            observe(original[ORIGINAL_TOPIC_HEADER], type(error).__name__)
         log.warning(
             "message dead-lettered",
             dlq_topic=target,
