@@ -101,7 +101,8 @@ async def test_a_coordinator_registers_changes_and_removes_a_household_and_each_
         HouseholdUpdated,
         HouseholdRemoved,
     ]
-    assert [p.version for p in payloads] == [1, 2, 3, 4]
+    kinds = HouseholdRegistered | HouseholdUpdated | HouseholdRemoved
+    assert [p.version for p in payloads if isinstance(p, kinds)] == [1, 2, 3, 4]
     registered = payloads[0]
     assert isinstance(registered, HouseholdRegistered)
     assert registered.owners[0].person_id == owner

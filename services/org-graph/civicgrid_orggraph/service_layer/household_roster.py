@@ -99,8 +99,20 @@ async def _households_to_write(
 
 
 async def _write(g: GraphTx, rows: Sequence[HouseholdRow], actor: str) -> Result:
-    people = await _people_to_register(g, rows)
-    new, changed = await _households_to_write(g, rows)
+    problems: list[RowProblem] = []
+    people: list[PersonRecord] = []
+    new: list[Household] = []
+    changed: list[Household] = []
+    try:
+        people = await _people_to_register(g, rows)
+    except RosterRejected as rejected:
+        problems += rejected.problems
+    try:
+        new, changed = await _households_to_write(g, rows)
+    except RosterRejected as rejected:
+        problems += rejected.problems
+    if problems:
+        raise RosterRejected(sorted(problems, key=lambda p: p.row))
     await g.create_people(people, actor)
     for person in people:
         g.emit(
