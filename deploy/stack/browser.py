@@ -3,6 +3,11 @@
 ``ensure_chromium()`` finds or installs ``/usr/bin/chromium``; ``Chromium`` starts it with a fresh
 profile and speaks CDP over a minimal WebSocket client (RFC 6455 client frames), so tests need no
 browser-automation package.
+
+``ensure_axe()`` installs axe-core (the npm package, with the ordinary npm client and its configured
+registry) into a cache directory outside the repository (``.local/cache/axe``); ``Page.axe()`` injects
+its ``axe.min.js`` over CDP and returns the violations. ``Page.set_offline()`` cuts the page and its
+service workers off the network (CDP network emulation on each target).
 """
 
 from __future__ import annotations
@@ -40,8 +45,35 @@ FLAGS = (
 )
 
 
+AXE_VERSION = "4.14.1"
+AXE_DIR = Path(
+    os.environ.get("CIVICGRID_AXE_DIR") or Path(__file__).resolve().parents[2] / ".local/cache/axe"
+)
+
+
 class BrowserUnavailable(RuntimeError):
     pass
+
+
+def ensure_axe() -> Path:
+    """The path of axe-core's ``axe.min.js``, installing the package with npm into ``AXE_DIR`` if needed."""
+    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if script.exists():
+        return script
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BrowserUnavailable("npm is missing: it installs axe-core for the accessibility checks")
+    AXE_DIR.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [npm, "install", "--prefix", str(AXE_DIR), f"axe-core@{AXE_VERSION}", "--no-audit", "--no-fund"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0 or not script.exists():
+        tail = (result.stderr or result.stdout)[-800:]
+        raise BrowserUnavailable(f"npm install axe-core failed (exit {result.returncode}): {tail}")
+    return script
 
 
 def ensure_chromium() -> str:
@@ -159,6 +191,35 @@ class Page:
                 raise TimeoutError(f"the page never satisfied: {expression} (last error: {last_error})")
             await asyncio.sleep(0.1)
 
+    async def axe(
+        self, tags: tuple[str, ...] = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice")
+    ) -> list[dict[str, Any]]:
+        """Run axe-core on the current document; returns the violations (id, impact, help, nodes)."""
+        if not await self.evaluate("typeof window.axe === 'object'"):
+            source = await asyncio.to_thread(ensure_axe().read_text)
+            await self.call("Runtime.evaluate", expression=source, returnByValue=True)
+        options = json.dumps(
+            {"runOnly": {"type": "tag", "values": list(tags)}, "resultTypes": ["violations"]}
+        )
+        found: list[dict[str, Any]] = await self.evaluate(
+            f"axe.run(document, {options}).then(r => r.violations.map(v => ({{id: v.id, impact: v.impact, "
+            "help: v.help, nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + "
+            "(n.failureSummary || '').slice(0, 200)).slice(0, 8)})))"
+        )
+        return found
+
+    async def set_offline(self, offline: bool) -> None:
+        """Cut this page, and every service worker the browser runs, off the network (or reconnect)."""
+        conditions = {"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+        await self.call("Network.enable")
+        await self.call("Network.emulateNetworkConditions", **conditions)
+        for session in await self._browser.service_worker_sessions():
+            await self._browser.call("Network.enable", session_id=session)
+            await self._browser.call("Network.emulateNetworkConditions", session_id=session, **conditions)
+
+    async def reload(self) -> None:
+        await self.call("Page.reload", ignoreCache=False)
+
     async def screenshot(self, path: Path) -> None:
         shot = await self.call("Page.captureScreenshot", format="png")
         await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
@@ -174,6 +235,7 @@ class Chromium:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader_task: asyncio.Task[None] | None = None
+        self._workers: dict[str, str] = {}
 
     async def __aenter__(self) -> Chromium:
         binary = ensure_chromium()
@@ -223,6 +285,16 @@ class Chromium:
             raise RuntimeError(f"{method} failed: {reply['error']}")
         result: dict[str, Any] = reply.get("result", {})
         return result
+
+    async def service_worker_sessions(self) -> list[str]:
+        """CDP sessions on the browser's service workers (attached once, reused)."""
+        targets = (await self.call("Target.getTargets"))["targetInfos"]
+        for info in targets:
+            if info["type"] == "service_worker" and info["targetId"] not in self._workers:
+                attached = await self.call("Target.attachToTarget", targetId=info["targetId"], flatten=True)
+                self._workers[info["targetId"]] = attached["sessionId"]
+        live = {info["targetId"] for info in targets}
+        return [session for target, session in self._workers.items() if target in live]
 
     async def open(self, url: str) -> Page:
         target = await self.call("Target.createTarget", url="about:blank")

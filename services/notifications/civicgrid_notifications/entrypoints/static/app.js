@@ -1,13 +1,88 @@
-// CivicGrid phone page: feed, unread badge, live updates over SSE (fetch, so the token stays in a header).
+// CivicGrid phone app: sign-in by SMS code, feed with live updates (SSE over fetch, so the token stays in
+// a header), archive, settings, the in-app view of a notice; installable, opens offline (sw.js).
 "use strict";
-const state = { token: null, member: null, items: new Map(), cursor: null, lastEventId: null, category: "" };
+
+const CATEGORY_LABELS = { appointment: "任职", request: "诉求", supervision: "督办", team: "团队", notice: "公告" };
+const PRIORITY_LABELS = { low: "低", normal: "普通", high: "重要", critical: "紧急" };
+const CHANNEL_LABELS = { web_push: "浏览器推送", sms: "短信", wechat: "微信" };
+const AUTH_KEY = "civicgrid.auth";
+const MEMBER_KEY = "civicgrid.member";
+
+const state = {
+  auth: null, // {access, refresh, expiresAt}
+  member: null,
+  items: new Map(),
+  cursor: null,
+  lastEventId: null,
+  category: "",
+  view: "feed", // feed | archive
+  streaming: false,
+  offline: false,
+};
 const $ = (id) => document.getElementById(id);
 
-function api(path, options = {}) {
-  const headers = Object.assign({ Authorization: "Bearer " + state.token }, options.headers || {});
-  if (options.body) headers["Content-Type"] = "application/json";
-  return fetch(path.replace(/^\//, "../"), Object.assign({}, options, { headers }));
+// -- tokens -------------------------------------------------------------------------------------------
+
+function saveAuth(auth) {
+  state.auth = auth;
+  if (auth) localStorage.setItem(AUTH_KEY, JSON.stringify(auth));
+  else localStorage.removeItem(AUTH_KEY);
+  scheduleRefresh();
 }
+
+function loadAuth() {
+  try { return JSON.parse(localStorage.getItem(AUTH_KEY) || "null"); } catch (e) { return null; }
+}
+
+function fromTokens(t) {
+  return { access: t.access_token, refresh: t.refresh_token, expiresAt: Date.now() + t.expires_in * 1000 };
+}
+
+let refreshing = null;
+function refreshTokens() {
+  // One refresh at a time: a refresh token is good for one use only.
+  if (!state.auth || !state.auth.refresh) return Promise.resolve(false);
+  if (!refreshing) {
+    const used = state.auth.refresh;
+    refreshing = fetch("../auth/refresh", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: used }),
+    }).then(async (res) => {
+      if (res.ok) { saveAuth(fromTokens(await res.json())); return true; }
+      if (res.status === 401 && state.auth && state.auth.refresh === used) saveAuth(null);
+      return false;
+    }).catch(() => false).finally(() => { refreshing = null; });
+  }
+  return refreshing;
+}
+
+let refreshTimer = null;
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  if (!state.auth || !state.auth.refresh || !state.auth.expiresAt) return;
+  const wait = Math.max(5000, state.auth.expiresAt - Date.now() - 60000);
+  refreshTimer = setTimeout(() => refreshTokens(), wait);
+}
+
+async function api(path, options = {}, retried = false) {
+  const headers = Object.assign({}, options.headers || {});
+  if (state.auth) headers.Authorization = "Bearer " + state.auth.access;
+  if (options.body) headers["Content-Type"] = "application/json";
+  const res = await fetch(path.replace(/^\//, "../"), Object.assign({}, options, { headers }));
+  if (res.status === 401 && !retried && state.auth && state.auth.refresh && await refreshTokens()) {
+    return api(path, options, true);
+  }
+  if (res.status === 401 && !retried) sessionExpired();
+  return res;
+}
+
+function sessionExpired() {
+  saveAuth(null);
+  showSignin("登录已过期，请重新登录");
+}
+
+const memberPath = (rest) => `/members/${encodeURIComponent(state.member)}${rest}`;
+
+// -- header -------------------------------------------------------------------------------------------
 
 function setStatus(text, live) {
   $("status").textContent = text;
@@ -15,41 +90,117 @@ function setStatus(text, live) {
 }
 
 function setBadge(count) {
-  $("badge").textContent = String(count);
+  $("badge-count").textContent = String(count);
+  $("badge").hidden = false;
   document.title = count ? `(${count}) 社区通知` : "社区通知";
+}
+
+function announce(text) {
+  const region = $("announcer");
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 50);
+}
+
+// -- times and labels ---------------------------------------------------------------------------------
+
+function relativeTime(iso, now = Date.now()) {
+  const then = new Date(iso).getTime();
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  if (seconds < 60) return "刚刚";
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}分钟前`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}小时前`;
+  const days = Math.floor(hours / 24);
+  if (days === 1) return "昨天";
+  if (days < 7) return `${days}天前`;
+  const d = new Date(then);
+  return new Date(now).getFullYear() === d.getFullYear()
+    ? `${d.getMonth() + 1}月${d.getDate()}日`
+    : `${d.getFullYear()}年${d.getMonth() + 1}月${d.getDate()}日`;
+}
+
+function absoluteTime(iso) { return new Date(iso).toLocaleString("zh-CN", { hour12: false }); }
+
+function timeElement(iso) {
+  const t = document.createElement("time");
+  t.dateTime = iso;
+  t.title = absoluteTime(iso);
+  t.textContent = relativeTime(iso);
+  return t;
+}
+
+function tag(text, cls) {
+  const span = document.createElement("span");
+  span.className = `tag ${cls}`;
+  span.textContent = text;
+  return span;
+}
+
+function labelsOf(item) {
+  const out = [tag(CATEGORY_LABELS[item.category] || item.category, `cat-${item.category}`)];
+  if (item.priority === "high" || item.priority === "critical") {
+    out.push(tag(PRIORITY_LABELS[item.priority], `priority-${item.priority}`));
+  }
+  if (item.state === "unseen" || item.state === "seen") out.push(tag("未读", "state-unread"));
+  return out;
+}
+
+// -- feed ---------------------------------------------------------------------------------------------
+
+function visible(item) {
+  if (state.category && item.category !== state.category) return false;
+  return state.view === "archive" ? item.state === "archived" : item.state !== "archived";
 }
 
 function render() {
   const list = $("feed");
-  const items = [...state.items.values()]
-    .filter((i) => i.state !== "archived" && (!state.category || i.category === state.category))
+  const items = [...state.items.values()].filter(visible)
     .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1));
-  list.replaceChildren(...items.map((item) => {
-    const li = document.createElement("li");
-    li.className = `entry ${item.state} priority-${item.priority}`;
-    li.dataset.id = item.id;
-    li.dataset.state = item.state;
-    const h = document.createElement("h2"); h.textContent = item.title;
-    const p = document.createElement("p"); p.textContent = item.body;
-    const meta = document.createElement("div"); meta.className = "meta";
-    const when = document.createElement("time"); when.textContent = new Date(item.created_at).toLocaleString("zh-CN");
-    meta.append(when);
-    if (item.link) { const a = document.createElement("a"); a.href = item.link; a.textContent = "查看"; meta.append(a); }
-    if (item.state === "unseen" || item.state === "seen") {
-      const b = document.createElement("button"); b.textContent = "标为已读"; b.className = "mark-read";
-      b.addEventListener("click", () => mark(item.id, "read"));
-      meta.append(b);
-    }
-    li.append(h, p, meta);
-    return li;
-  }));
+  list.replaceChildren(...items.map(entryElement));
+  $("empty").hidden = items.length > 0;
+  $("empty").textContent = state.view === "archive" ? "没有归档的通知" : "暂无通知";
+}
+
+function entryElement(item) {
+  const li = document.createElement("li");
+  li.className = `entry ${item.state} priority-${item.priority}`;
+  li.dataset.id = item.id;
+  li.dataset.state = item.state;
+  const h = document.createElement("h3"); h.textContent = item.title;
+  const labels = document.createElement("p"); labels.className = "labels"; labels.append(...labelsOf(item));
+  const p = document.createElement("p"); p.textContent = item.body;
+  const meta = document.createElement("div"); meta.className = "meta";
+  meta.append(timeElement(item.created_at));
+  const open = document.createElement("a");
+  open.href = `#/item/${encodeURIComponent(item.id)}`;
+  open.className = "open";
+  open.textContent = "查看";
+  open.setAttribute("aria-label", `查看：${item.title}`);
+  meta.append(open);
+  if (item.state === "unseen" || item.state === "seen") {
+    meta.append(actionButton("标为已读", "mark-read", item, () => mark(item.id, "read")));
+  }
+  if (item.state !== "archived") {
+    meta.append(actionButton("归档", "archive", item, () => mark(item.id, "archived")));
+  }
+  li.append(h, labels, p, meta);
+  return li;
+}
+
+function actionButton(text, cls, item, onClick) {
+  const b = document.createElement("button");
+  b.type = "button"; b.textContent = text; b.className = cls;
+  b.setAttribute("aria-label", `${text}：${item.title}`);
+  b.addEventListener("click", onClick);
+  return b;
 }
 
 function upsert(item) { state.items.set(item.id, item); }
 
 let renderPending = false;
 function scheduleRender() {
-  // A mark-all of many entries arrives as many events: draw once per frame, not once per event.
+  // A mark-all of many entries arrives as many events: draw once, not once per event.
   if (renderPending) return;
   renderPending = true;
   setTimeout(() => { renderPending = false; render(); }, 0);
@@ -59,9 +210,12 @@ async function loadPage(reset) {
   const params = new URLSearchParams({ limit: "20" });
   if (!reset && state.cursor) params.set("cursor", state.cursor);
   if (state.category) params.set("category", state.category);
-  const res = await api(`/members/${encodeURIComponent(state.member)}/feed?${params}`);
+  if (state.view === "archive") params.set("state", "archived");
+  const res = await api(memberPath(`/feed?${params}`));
   if (!res.ok) throw new Error(`feed: HTTP ${res.status}`);
   const page = await res.json();
+  state.offline = res.headers.get("X-Served-From") === "offline-cache";
+  $("offline-note").hidden = !state.offline;
   if (reset) {
     state.items.clear();
     // The stream resumes from here: every change after this page was read is replayed.
@@ -75,29 +229,43 @@ async function loadPage(reset) {
 }
 
 async function mark(id, newState) {
-  const res = await api(`/members/${encodeURIComponent(state.member)}/feed/${encodeURIComponent(id)}/state`, {
+  const res = await api(memberPath(`/feed/${encodeURIComponent(id)}/state`), {
     method: "POST", body: JSON.stringify({ state: newState }),
   });
-  if (res.ok) { upsert(await res.json()); render(); }
+  if (res.ok) {
+    const item = await res.json();
+    upsert(item); render();
+    if (newState === "archived") announce(`已归档：${item.title}`);
+    return item;
+  }
+  return null;
 }
 
 function handleEvent(type, data, id) {
   if (id) state.lastEventId = id;
   const payload = JSON.parse(data);
-  if (type === "entry") { upsert(payload.item); scheduleRender(); }
-  if (type === "audiences") loadPage(true).catch(() => {});  // new posts, grids...: their notices too
+  if (type === "entry") {
+    const known = state.items.has(payload.item.id);
+    upsert(payload.item);
+    scheduleRender();
+    if (!known && payload.item.state === "unseen") announce(`新通知：${payload.item.title}`);
+    if (state.screen === "item" && state.itemId === payload.item.id) showItemHeader(payload.item);
+  }
+  if (type === "audiences") loadPage(true).catch(() => {}); // new posts, grids...: their notices too
   if (typeof payload.unread === "number") setBadge(payload.unread);
 }
 
 async function stream() {
-  for (;;) {
+  if (state.streaming) return;
+  state.streaming = true;
+  while (state.auth && state.member) {
     try {
       // Resume from the last event seen (or the page read); with nothing to resume from, refetch first.
       if (!state.lastEventId) await loadPage(true);
       const headers = { Accept: "text/event-stream" };
       if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
-      const res = await api(`/members/${encodeURIComponent(state.member)}/stream`, { headers });
-      if (res.status === 401 || res.status === 403) { setStatus("无权访问", false); return; }
+      const res = await api(memberPath("/stream"), { headers });
+      if (res.status === 401 || res.status === 403) { setStatus("无权访问", false); break; }
       if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
       setStatus("实时", true);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -119,54 +287,296 @@ async function stream() {
         }
       }
     } catch (e) { /* reconnect below */ }
-    setStatus("重新连接…", false);
+    if (!state.auth) break;
+    setStatus(navigator.onLine === false ? "离线" : "重新连接…", false);
     await new Promise((r) => setTimeout(r, 1000));
   }
+  state.streaming = false;
+}
+
+// -- push ---------------------------------------------------------------------------------------------
+
+async function registerWorker() {
+  if (!("serviceWorker" in navigator)) return null;
+  try { return await navigator.serviceWorker.register("sw.js"); } catch (e) { return null; }
 }
 
 async function enablePush() {
-  if (!("serviceWorker" in navigator) || !("PushManager" in window)) { alert("此浏览器不支持推送"); return; }
-  const reg = await navigator.serviceWorker.register("sw.js");
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) { announce("此浏览器不支持推送"); return; }
+  const reg = (await registerWorker()) || (await navigator.serviceWorker.ready);
   const { public_key } = await (await api("/push/vapid-public-key")).json();
   const raw = atob(public_key.replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (4 - public_key.length % 4) % 4));
   const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: Uint8Array.from(raw, (c) => c.charCodeAt(0)) });
-  await api(`/members/${encodeURIComponent(state.member)}/push-subscriptions`, { method: "POST", body: JSON.stringify(sub.toJSON()) });
+  await api(memberPath("/push-subscriptions"), { method: "POST", body: JSON.stringify(sub.toJSON()) });
   $("push").textContent = "推送已开启";
 }
 
-async function start() {
-  const res = await api("/me");
-  if (!res.ok) { localStorage.removeItem("civicgrid.token"); return showSignin(`令牌无效（HTTP ${res.status}）`); }
-  const me = await res.json();
-  if (!me.person_id) return showSignin("此令牌不属于成员（需要 --role member）");
-  state.member = me.person_id;
-  $("signin").hidden = true; $("app").hidden = false;
-  await loadPage(true);
-  stream();
+// -- screens ------------------------------------------------------------------------------------------
+
+function showScreen(name) {
+  state.screen = name;
+  document.body.dataset.screen = name;
+  for (const s of ["signin", "feed", "settings", "item"]) $(`screen-${s}`).hidden = s !== name;
+  $("tabs").hidden = name === "signin";
+  const tab = name === "feed" ? state.view : name;
+  for (const a of document.querySelectorAll("#tabs a")) {
+    if (a.dataset.tab === tab) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
 }
 
+async function route() {
+  if (!state.member) return;
+  const hash = location.hash || "#/feed";
+  const [, screen, arg] = hash.match(/^#\/([a-z]+)\/?(.*)$/) || [null, "feed", ""];
+  if (screen === "settings") { showScreen("settings"); return loadSettings(); }
+  if (screen === "item" && arg) { showScreen("item"); return showItem(decodeURIComponent(arg)); }
+  const view = screen === "archive" ? "archive" : "feed";
+  const changed = view !== state.view;
+  state.view = view;
+  $("feed-title").textContent = view === "archive" ? "已归档" : "通知";
+  showScreen("feed");
+  if (changed || state.items.size === 0) await loadPage(true);
+  else render();
+}
+
+// -- item view ----------------------------------------------------------------------------------------
+
+function showItemHeader(item) {
+  $("item-title").textContent = item.title;
+  $("item-labels").replaceChildren(...labelsOf(item));
+  $("item-body").textContent = item.body;
+  const t = $("item-time");
+  t.dateTime = item.created_at; t.title = absoluteTime(item.created_at); t.textContent = relativeTime(item.created_at);
+  $("item-archive").hidden = item.state === "archived";
+}
+
+async function showItem(id) {
+  state.itemId = id;
+  $("item-error").textContent = "";
+  $("item-request").hidden = true;
+  const res = await api(memberPath(`/feed/${encodeURIComponent(id)}`));
+  if (!res.ok) { $("item-title").textContent = "通知"; $("item-error").textContent = res.status === 404 ? "找不到这条通知" : `无法打开（HTTP ${res.status}）`; return; }
+  const view = await res.json();
+  upsert(view.item);
+  showItemHeader(view.item);
+  const request = view.request;
+  if (request) {
+    $("item-request").hidden = false;
+    $("request-status").textContent = request.status_label;
+    $("request-summary").textContent = request.summary ? `诉求内容：${request.summary}` : "";
+    $("request-steps").replaceChildren(...request.steps.map((s) => {
+      const li = document.createElement("li");
+      const strong = document.createElement("strong"); strong.textContent = s.label;
+      li.append(strong);
+      if (s.at) { li.append(" "); li.append(timeElement(s.at)); }
+      if (s.note) li.append(`：${s.note}`);
+      return li;
+    }));
+    $("request-evaluate").hidden = !request.evaluation_requested;
+  }
+  $("item-title").focus?.();
+  if (view.item.state === "unseen" || view.item.state === "seen") {
+    const updated = await mark(id, "read");
+    if (updated) showItemHeader(updated);
+  }
+}
+
+// -- settings -----------------------------------------------------------------------------------------
+
+const CATEGORIES = Object.keys(CATEGORY_LABELS);
+
+async function loadSettings() {
+  $("settings-message").textContent = ""; $("settings-error").textContent = "";
+  const [channelsRes, prefsRes] = await Promise.all([api("/delivery-channels"), api(memberPath("/preferences"))]);
+  if (!channelsRes.ok || !prefsRes.ok) { $("settings-error").textContent = "无法读取设置"; return; }
+  const configured = (await channelsRes.json()).channels;
+  const prefs = await prefsRes.json();
+  $("channel-options").replaceChildren(...configured.map((c) => {
+    const row = document.createElement("div"); row.className = "row";
+    const box = document.createElement("input");
+    box.type = "checkbox"; box.id = `channel-${c}`; box.value = c; box.checked = prefs.channels.includes(c);
+    const label = document.createElement("label"); label.htmlFor = box.id; label.textContent = CHANNEL_LABELS[c] || c;
+    row.append(box, label);
+    return row;
+  }));
+  $("quiet-enabled").checked = !!prefs.quiet_hours;
+  if (prefs.quiet_hours) { $("quiet-start").value = prefs.quiet_hours.start; $("quiet-end").value = prefs.quiet_hours.end; }
+  $("category-rows").replaceChildren(...CATEGORIES.map((c) => {
+    const pref = prefs.categories[c] || { enabled: true, digest: false };
+    const tr = document.createElement("tr");
+    const th = document.createElement("th"); th.scope = "row"; th.textContent = CATEGORY_LABELS[c];
+    const cell = (kind, checked, label) => {
+      const td = document.createElement("td");
+      const box = document.createElement("input");
+      box.type = "checkbox"; box.id = `cat-${c}-${kind}`; box.checked = checked;
+      box.setAttribute("aria-label", `${CATEGORY_LABELS[c]}：${label}`);
+      td.append(box);
+      return td;
+    };
+    tr.append(th, cell("enabled", pref.enabled !== false, "接收"), cell("digest", !!pref.digest, "每日汇总"));
+    return tr;
+  }));
+  const hour = $("digest-hour");
+  if (!hour.options.length) {
+    for (let h = 0; h < 24; h++) { const o = document.createElement("option"); o.value = String(h); o.textContent = `${h}:00`; hour.append(o); }
+  }
+  hour.value = String(prefs.digest_hour ?? 20);
+  state.preferences = prefs;
+}
+
+async function saveSettings(event) {
+  event.preventDefault();
+  $("settings-message").textContent = ""; $("settings-error").textContent = "";
+  const prefs = state.preferences || { categories: {} };
+  const categories = Object.assign({}, prefs.categories);
+  for (const c of CATEGORIES) {
+    categories[c] = Object.assign({}, categories[c] || {}, {
+      enabled: $(`cat-${c}-enabled`).checked, digest: $(`cat-${c}-digest`).checked,
+    });
+  }
+  const body = {
+    channels: [...document.querySelectorAll("#channel-options input:checked")].map((b) => b.value),
+    categories,
+    quiet_hours: $("quiet-enabled").checked ? { start: $("quiet-start").value, end: $("quiet-end").value } : null,
+    digest_hour: Number($("digest-hour").value),
+  };
+  const res = await api(memberPath("/preferences"), { method: "PUT", body: JSON.stringify(body) });
+  if (res.ok) { state.preferences = await res.json(); $("settings-message").textContent = "设置已保存"; }
+  else {
+    let detail = "";
+    try { detail = (await res.json()).detail || ""; } catch (e) { /* no body */ }
+    $("settings-error").textContent = `保存失败（HTTP ${res.status}）${detail ? "：" + detail : ""}`;
+  }
+}
+
+// -- sign-in ------------------------------------------------------------------------------------------
+
 function showSignin(error) {
-  $("signin").hidden = false; $("app").hidden = true;
+  state.member = null;
+  showScreen("signin");
+  setStatus("未登录", false);
+  $("badge").hidden = true;
   $("signin-error").textContent = error || "";
 }
 
-function signin(token) {
-  state.token = token.trim();
-  localStorage.setItem("civicgrid.token", state.token);
+let countdownTimer = null;
+function countdown(seconds) {
+  const button = $("code-button");
+  clearInterval(countdownTimer);
+  let left = seconds;
+  button.disabled = true;
+  button.textContent = `${left} 秒后可重新获取`;
+  countdownTimer = setInterval(() => {
+    left -= 1;
+    if (left <= 0) { clearInterval(countdownTimer); button.disabled = false; button.textContent = "重新获取验证码"; }
+    else button.textContent = `${left} 秒后可重新获取`;
+  }, 1000);
+}
+
+async function requestCode(event) {
+  event.preventDefault();
+  $("signin-error").textContent = ""; $("signin-message").textContent = "";
+  const phone = $("phone-input").value.trim();
+  if (!/^(\+?86)?\s*1[3-9]\d[\d\s-]{8,10}$/.test(phone)) { $("signin-error").textContent = "请输入正确的手机号"; $("phone-input").focus(); return; }
+  const res = await fetch("../auth/sms-code", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ phone }) });
+  if (res.status === 202) {
+    const answer = await res.json();
+    $("signin-message").textContent = `验证码已发送，${Math.round(answer.expires_in / 60)} 分钟内有效`;
+    countdown(answer.resend_after);
+    $("code-input").focus();
+  } else if (res.status === 429) {
+    const wait = Number(res.headers.get("Retry-After") || "60");
+    $("signin-error").textContent = `请求过于频繁，请 ${wait} 秒后再试`;
+    countdown(Math.min(wait, 3600));
+  } else if (res.status === 422) {
+    $("signin-error").textContent = "请输入正确的手机号";
+  } else {
+    $("signin-error").textContent = `暂时无法发送验证码（HTTP ${res.status}）`;
+  }
+}
+
+async function verifyCode(event) {
+  event.preventDefault();
+  $("signin-error").textContent = "";
+  const phone = $("phone-input").value.trim();
+  const code = $("code-input").value.trim();
+  if (!/^\d{6}$/.test(code)) { $("signin-error").textContent = "请输入 6 位验证码"; $("code-input").focus(); return; }
+  const res = await fetch("../auth/sms-code/verify", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ phone, code }) });
+  if (res.ok) {
+    saveAuth(fromTokens(await res.json()));
+    $("code-input").value = "";
+    await start();
+    return;
+  }
+  let reason = "";
+  try { reason = (await res.json()).reason || ""; } catch (e) { /* no body */ }
+  $("signin-error").textContent = reason === "attempts_exhausted" ? "错误次数过多，请重新获取验证码"
+    : reason === "expired" ? "验证码已过期，请重新获取" : "验证码不正确";
+}
+
+async function start() {
+  let res;
+  try { res = await api("/me"); } catch (e) { res = null; }
+  if (res === null) {
+    // Offline: open with what the app kept (the service worker answers from its cache).
+    const member = localStorage.getItem(MEMBER_KEY);
+    if (!member) return showSignin("离线：请联网后登录");
+    state.member = member;
+  } else {
+    if (!res.ok) { saveAuth(null); return showSignin(`令牌无效（HTTP ${res.status}）`); }
+    const me = await res.json();
+    if (!me.person_id) { saveAuth(null); return showSignin("此令牌不属于成员（需要 --role member）"); }
+    state.member = me.person_id;
+    localStorage.setItem(MEMBER_KEY, me.person_id);
+  }
+  setStatus("连接中…", false);
+  await route();
+  stream();
+}
+
+function signinWithToken(token) {
+  saveAuth({ access: token.trim(), refresh: null, expiresAt: null });
   start().catch((e) => showSignin(String(e)));
 }
 
+async function signOut() {
+  const auth = state.auth;
+  saveAuth(null);
+  localStorage.removeItem(MEMBER_KEY);
+  if (auth && auth.refresh) {
+    await fetch("../auth/sign-out", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: auth.refresh }) }).catch(() => {});
+  }
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) navigator.serviceWorker.controller.postMessage({ type: "signed-out" });
+  location.hash = "";
+  location.reload();
+}
+
 window.addEventListener("DOMContentLoaded", () => {
-  $("signin-button").addEventListener("click", () => signin($("token-input").value));
-  $("signout").addEventListener("click", () => { localStorage.removeItem("civicgrid.token"); location.reload(); });
+  registerWorker(); // on load: the app installs and opens offline whether or not push is enabled
+  if ("serviceWorker" in navigator) {
+    // The first visit's page was read before the worker took over: read it again so it is kept offline.
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      if (state.member && state.screen === "feed") loadPage(true).catch(() => {});
+    });
+  }
+  $("phone-form").addEventListener("submit", requestCode);
+  $("code-form").addEventListener("submit", verifyCode);
+  $("signin-button").addEventListener("click", () => signinWithToken($("token-input").value));
+  $("signout").addEventListener("click", signOut);
   $("read-all").addEventListener("click", async () => {
-    await api(`/members/${encodeURIComponent(state.member)}/feed/read-all`, { method: "POST", body: JSON.stringify(state.category ? { category: state.category } : {}) });
+    await api(memberPath("/feed/read-all"), { method: "POST", body: JSON.stringify(state.category ? { category: state.category } : {}) });
   });
   $("more").addEventListener("click", () => loadPage(false));
-  $("push").addEventListener("click", () => enablePush().catch((e) => alert(e)));
+  $("push").addEventListener("click", () => enablePush().catch((e) => announce(`无法开启推送：${e}`)));
   $("category").addEventListener("change", (e) => { state.category = e.target.value; loadPage(true); });
+  $("settings-form").addEventListener("submit", saveSettings);
+  $("item-archive").addEventListener("click", async () => { if (state.itemId && await mark(state.itemId, "archived")) location.hash = "#/feed"; });
+  window.addEventListener("hashchange", () => route().catch(() => {}));
+  setInterval(() => { for (const t of document.querySelectorAll("time[datetime]")) t.textContent = relativeTime(t.dateTime); }, 30000);
+
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (fromHash) history.replaceState(null, "", location.pathname);
-  const token = fromHash || localStorage.getItem("civicgrid.token");
-  if (token) signin(token); else showSignin();
+  if (fromHash) { history.replaceState(null, "", location.pathname); signinWithToken(fromHash); return; }
+  const auth = loadAuth() || (localStorage.getItem("civicgrid.token") ? { access: localStorage.getItem("civicgrid.token"), refresh: null } : null);
+  if (auth) { state.auth = auth; scheduleRefresh(); start().catch((e) => showSignin(String(e))); }
+  else showSignin();
 });
