@@ -217,7 +217,7 @@ async def test_the_app_is_installable_and_opens_offline_with_the_last_feed_page(
 
         async def installable() -> bool:
             errors = (await page.call("Page.getInstallabilityErrors"))["installabilityErrors"]
-            return errors == []
+            return bool(errors == [])
 
         await eventually(installable, timeout=20, what="no installability errors")
         for icon in parsed["icons"]:
