@@ -4,12 +4,15 @@ Nothing connects at import."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import Counter
 from py_vapid import Vapid02
 
 from civicgrid_notifications.adapters.channels.sms import SmsGatewayChannel
@@ -28,6 +31,7 @@ from civicgrid_notifications.adapters.mongo_delivery import (
 from civicgrid_notifications.adapters.mongo_directory import MongoDirectory
 from civicgrid_notifications.adapters.mongo_feed import MongoFeedStore
 from civicgrid_notifications.adapters.mongo_preferences import MongoPreferenceStore
+from civicgrid_notifications.domain.delivery import DeliveryStatus
 from civicgrid_notifications.domain.rules import load_default_rulebook
 from civicgrid_notifications.entrypoints import consumers
 from civicgrid_notifications.entrypoints.http import HttpDeps, feed_router
@@ -35,7 +39,7 @@ from civicgrid_notifications.entrypoints.signin_http import signin_router
 from civicgrid_notifications.entrypoints.signin_wiring import wire_sign_in
 from civicgrid_notifications.entrypoints.stream import stream_router
 from civicgrid_notifications.service_layer.broadcast_push import BroadcastPusher
-from civicgrid_notifications.service_layer.delivery import Channel, DeliveryWorker
+from civicgrid_notifications.service_layer.delivery import Channel, DeliveryError, DeliveryWorker, Outbound
 from civicgrid_notifications.service_layer.delivery_status import DeliveryStatusReader
 from civicgrid_notifications.service_layer.feed import FeedService
 from civicgrid_notifications.service_layer.notify import EventNotifier
@@ -88,10 +92,15 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     channels = _channels(settings, http, vapid, preferences)
     configured = frozenset(channels)
     notifier.configured = configured
+    attempts = service.metrics.counter(
+        "civicgrid_notifications_delivery_attempts",
+        "Attempts to reach a phone, by channel and outcome (sent, delivered, failed, error).",
+        ["channel", "outcome"],
+    )
     worker = DeliveryWorker(
         CompositeDeliveryStore(deliveries, broadcast_deliveries),
         preferences,
-        channels,
+        {name: CountedChannel(channel, attempts) for name, channel in channels.items()},
         max_attempts=settings.delivery_max_attempts,
         backoff_base=settings.delivery_backoff_base_seconds,
         backoff_cap=settings.delivery_backoff_cap_seconds,
@@ -147,10 +156,36 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
     async def root() -> RedirectResponse:
         return RedirectResponse("/app/")
 
+    streams = service.metrics.gauge("civicgrid_notifications_open_streams", "Live streams open now.")
+    streams.set_function(lambda: hub.open_streams)
     service.components.update(
         hub=hub, worker=worker, relay=relay, feed=feed, notifier=notifier, sign_in=sign_in.service
     )
     return app
+
+
+class CountedChannel:
+    """A channel whose sends are counted in ``/metrics`` by outcome."""
+
+    def __init__(self, channel: Channel, counter: Counter) -> None:
+        self.name = channel.name
+        self._channel = channel
+        self._counter = counter
+
+    def targets(self, addresses: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+        return self._channel.targets(addresses)
+
+    async def send(self, outbound: Outbound, target: Mapping[str, Any]) -> DeliveryStatus:
+        try:
+            status = await self._channel.send(outbound, target)
+        except DeliveryError:
+            self._counter.labels(self.name, "failed").inc()
+            raise
+        except Exception:
+            self._counter.labels(self.name, "error").inc()
+            raise
+        self._counter.labels(self.name, status.value).inc()
+        return status
 
 
 def _channels(

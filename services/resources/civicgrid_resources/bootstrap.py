@@ -14,6 +14,7 @@ from civicgrid_resources.adapters.places import PlaceDirectory
 from civicgrid_resources.adapters.topics import USED
 from civicgrid_resources.adapters.unit_of_work import MongoUnitOfWork
 from civicgrid_resources.adapters.views import MongoViews
+from civicgrid_resources.domain.requests import Tier
 from civicgrid_resources.entrypoints import consumers, deployment_api, requests_api
 from civicgrid_resources.entrypoints.sweeper import reconcile, sla_sweep, statistics_fold
 from civicgrid_resources.service_layer.context import Context
@@ -37,11 +38,12 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
     store = MongoStore(db, outbox)
     service.on_start(store.ensure_indexes)
     relay = service.outbox(store.outbox)
+    dashboards = MongoDashboards(store)
     ctx = Context(
         uow=MongoUnitOfWork(store, outbox, relay.notify),
         places=PlaceDirectory(store),
         views=MongoViews(store),
-        dashboards=MongoDashboards(store),
+        dashboards=dashboards,
         deadlines=store.deadlines,
         maintenance=store,
         inbox=store.inbox,
@@ -54,6 +56,18 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
     service.periodic("statistics-folder", statistics_fold(ctx), settings.statistics_fold_interval_seconds)
     interval = settings.reconcile_interval_seconds
     service.periodic("reconciler", reconcile(ctx), interval, first_after=interval)
+    overdue = service.metrics.gauge(
+        "civicgrid_requests_overdue",
+        "Open requests past their SLA deadline, by the tier handling them.",
+        ["tier"],
+    )
+
+    async def count_overdue() -> None:
+        counts = await dashboards.overdue_by_tier(ctx.now())
+        for tier in [*(t.value for t in Tier), "none"]:
+            overdue.labels(tier).set(counts.get(tier, 0))
+
+    service.metrics.on_scrape(count_overdue)
     app = service.app(
         requests_api.build_router(ctx, service.auth),
         requests_api.build_supervision_router(ctx, service.auth),

@@ -137,6 +137,11 @@ class LiveHub:
     def nudge(self) -> None:
         self._wakeup.set()
 
+    @property
+    def open_streams(self) -> int:
+        """Live streams subscribed now (one per open connection)."""
+        return sum(len(subs) for subs in self._subs.values())
+
     async def _mark(self) -> SequenceWatermark:
         if self._watermark is None:
             self._watermark = SequenceWatermark(await self._source.current_seq(), self._gap_grace)

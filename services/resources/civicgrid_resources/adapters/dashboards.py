@@ -44,6 +44,12 @@ class MongoDashboards:
         rows = await grouped_sums(self._store.deadlines.collection, match, LEVEL_FIELDS[group_by], {"n": 1})
         return {key: int(row["n"]) for key, row in rows.items()}
 
+    async def overdue_by_tier(self, now: datetime) -> dict[str, int]:
+        """Open requests past their deadline, counted by the tier handling them (for ``/metrics``)."""
+        match = {"open": True, "due_at": {"$lte": now}}
+        rows = await grouped_sums(self._store.requests.collection, match, "tier", {"n": 1})
+        return {str(key or "none"): int(row["n"]) for key, row in rows.items()}
+
     async def overdue(self, region: Region, now: datetime, limit: int) -> list[View]:
         """Open requests past their deadline, oldest deadline first (from the ``deadlines`` entries)."""
         match = {**region_filter(region), "due_at": {"$lte": now}}
