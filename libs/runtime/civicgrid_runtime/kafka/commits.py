@@ -7,6 +7,10 @@ handler is still running, or an error escaped the dead-letter middleware) is nev
 commit: on error the consumer seeks back to it, so it is read again. A process killed before a
 commit re-reads at most the uncommitted tail — duplicates that idempotent handlers absorb, never a
 loss.
+
+Noting a record is synchronous and does no I/O: commits run in a background task, one at a time
+(so they reach the broker in order), while the consumer goes on with the next records. Offsets
+noted while a commit is in flight are coalesced into the next one.
 """
 
 from __future__ import annotations
@@ -36,25 +40,43 @@ class OffsetTracker:
         self._pending: dict[AIOKafkaConsumer, dict[TopicPartition, int]] = {}
         self._count = 0
         self._lock = asyncio.Lock()
-        self._timer: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._committer: asyncio.Task[None] | None = None
         self.commits = 0
 
     def __call__(self, msg: Any, /, *, context: ContextRepo) -> CommitAfterProcessingMiddleware:
         return CommitAfterProcessingMiddleware(msg, context=context, tracker=self)
 
-    async def finished(self, consumer: AIOKafkaConsumer, topic: str, partition: int, offset: int) -> None:
-        offsets = self._pending.setdefault(consumer, {})
+    def note(self, consumer: AIOKafkaConsumer, topic: str, partition: int, offset: int) -> None:
+        """The record at ``offset`` is finished: the next commit covers it (no I/O here)."""
+        offsets = self._pending.get(consumer)
+        if offsets is None:
+            offsets = self._pending[consumer] = {}
         tp = TopicPartition(topic, partition)
-        offsets[tp] = max(offsets.get(tp, 0), offset + 1)
+        if offsets.get(tp, 0) <= offset:
+            offsets[tp] = offset + 1
         self._count += 1
         if self._count >= self.max_pending:
-            await self.flush()
-        elif self._timer is None or self._timer.done():
-            self._timer = asyncio.create_task(self._flush_later())
+            self._commit_soon()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.interval, self._on_timer)
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self.interval)
-        await self.flush()
+    async def finished(self, consumer: AIOKafkaConsumer, topic: str, partition: int, offset: int) -> None:
+        self.note(consumer, topic, partition, offset)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._pending:
+            self._commit_soon()
+
+    def _commit_soon(self) -> None:
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        # Offsets noted during a commit are committed right after it, until nothing is waiting.
+        while self._pending:
+            await self.flush()
 
     async def flush(self) -> None:
         async with self._lock:
@@ -80,12 +102,19 @@ class OffsetTracker:
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+            self._timer = None
+        if self._committer is not None:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
+                await self._committer
         await self.flush()
 
 
 class CommitAfterProcessingMiddleware(BaseMiddleware):
+    """Per-record subscribers: note the record once the chain below returned; seek back on error.
+
+    Batch subscribers (``subscribe_events``) note and seek per record themselves, so a batch passes
+    through untouched."""
+
     def __init__(self, msg: Any, /, *, context: ContextRepo, tracker: OffsetTracker) -> None:
         super().__init__(msg, context=context)
         self.tracker = tracker
@@ -93,13 +122,15 @@ class CommitAfterProcessingMiddleware(BaseMiddleware):
     async def consume_scope(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
-        consumer = getattr(msg, "consumer", None)
         record = msg.raw_message
+        if isinstance(record, tuple):
+            return await call_next(msg)
+        consumer = getattr(msg, "consumer", None)
         try:
             result = await call_next(msg)
         except Exception:
             await msg.nack()  # seek back to this record: it is read again, never skipped
             raise
         if isinstance(consumer, AIOKafkaConsumer):
-            await self.tracker.finished(consumer, record.topic, record.partition, record.offset)
+            self.tracker.note(consumer, record.topic, record.partition, record.offset)
         return result

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-import structlog
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.structs import TopicPartition
 from faststream.kafka import KafkaBroker
+from faststream.kafka.message import FAKE_CONSUMER, KafkaAckableMessage
 from faststream.kafka.schemas import Topic
 from faststream.message import StreamMessage
+from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from civicgrid_contracts.catalogue import redrive_topic
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.errors import UnknownEventType
-from civicgrid_runtime.kafka.broker import topic_names
+from civicgrid_runtime.correlation import CORRELATION_KEY
+from civicgrid_runtime.kafka.broker import dead_letter_policy, offset_tracker, topic_names
+from civicgrid_runtime.kafka.commits import OffsetTracker
+from civicgrid_runtime.kafka.correlation import CORRELATION_HEADER
+from civicgrid_runtime.kafka.dlq import DeadLetterPolicy
 from civicgrid_runtime.logging import get_logger
 
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
+Records = tuple[ConsumerRecord[bytes, bytes], ...]
 
 log = get_logger(__name__)
+
+# A batch is what one poll returns, up to this many records (handled one after the other, so a slow
+# handler times the poll interval by this much: keep it well under max_poll_interval_ms).
+BATCH_MAX_RECORDS = 100
+# How long an empty poll waits for records; FastStream then sleeps as long before the next poll, so
+# this bounds the extra latency of the first record after an idle spell.
+BATCH_TIMEOUT_MS = 25
 
 
 class EventRoutes:
@@ -58,6 +74,48 @@ async def _tolerant_parser(
         return await original(dataclasses.replace(record, headers=headers))
 
 
+async def _batch_parser(records: tuple[ConsumerRecord[Any, Any], ...], original: Any) -> StreamMessage[Any]:
+    """A batch as one message, its records untouched: FastStream's own parser would decode every
+    header of every record, which ``CloudEvent.from_kafka`` does anyway (and strictly)."""
+    first = records[0]
+    return KafkaAckableMessage(
+        raw_message=records,
+        body=b"",
+        message_id=f"{first.topic}-{first.partition}-{first.offset}",
+        correlation_id=f"{first.topic}-{first.partition}-{first.offset}",
+        consumer=FAKE_CONSUMER,
+    )
+
+
+def _correlation_of(headers: Sequence[tuple[str, bytes]]) -> str:
+    """The record's correlation id (``ce_correlationid``, else ``correlation_id``), or a new one."""
+    found: bytes | None = None
+    fallback: bytes | None = None
+    for name, value in headers:
+        if name == CORRELATION_HEADER:
+            found = value
+        elif name == "correlation_id":
+            fallback = value
+    raw = found or fallback
+    # A new one like new_correlation_id()'s (32 hex digits), without uuid4's cost on every record.
+    return raw.decode("utf-8", "replace") if raw else os.urandom(16).hex()
+
+
+def _rewind(consumer: AIOKafkaConsumer, records: Iterable[ConsumerRecord[Any, Any]]) -> None:
+    """Seek every partition with an unfinished record back to its earliest one: those records are
+    read again (none is skipped; records already finished are not handled twice)."""
+    earliest: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        if tp not in earliest or record.offset < earliest[tp]:
+            earliest[tp] = record.offset
+    assigned = consumer.assignment()
+    for tp, offset in earliest.items():
+        if tp in assigned:  # a partition moved away is read from its committed offset by its new owner
+            with contextlib.suppress(Exception):
+                consumer.seek(tp, offset)
+
+
 def subscribe_events(
     broker: KafkaBroker,
     *,
@@ -78,6 +136,13 @@ def subscribe_events(
     the installed contracts do not know (e.g. a ``.v2`` published beside ``.v1``) are skipped, unless
     ``skip_unknown_types`` is False (inbound municipal topics), in which case they are dead-lettered.
 
+    With one consumer (the default) records are fetched in batches (up to ``max_poll_records``,
+    default 100) and handled one after the other, each under the broker's dead-letter policy
+    with its correlation id bound; each is noted for the next offset commit as soon as its handler
+    returned (commits are batched and asynchronous, :mod:`.commits`). A record whose handling
+    escapes the policy (the consumer stopping during a stall, a dead letter that cannot be sent)
+    rewinds every partition to its first unfinished record, so nothing is skipped.
+
     ``consumers`` > 1 (one topic only) runs that many consumers of the group in this process: the
     topic's partitions are shared among them, each consumes its partitions one record at a time (so
     offsets are still committed only after processing, per partition), and up to ``consumers``
@@ -96,10 +161,15 @@ def subscribe_events(
     if not group_id:
         raise ValueError("every subscriber needs a group_id")
     topics = topic_names(broker).names(topics)
+    try:
+        tracker: OffsetTracker | None = offset_tracker(broker)
+        policy: DeadLetterPolicy | None = dead_letter_policy(broker)
+    except LookupError:  # a broker made elsewhere: FastStream's own acknowledgement, no policy
+        tracker = policy = None
 
     async def consume(record: ConsumerRecord[bytes, bytes]) -> None:
         try:
-            event = CloudEvent.from_kafka(record.key, record.value or b"", list(record.headers or ()))
+            event = CloudEvent.from_kafka(record.key, record.value or b"", record.headers or ())
         except UnknownEventType as unknown:
             if not skip_unknown_types:
                 raise
@@ -108,39 +178,101 @@ def subscribe_events(
         handler = routes.handler_for(event.type)
         if handler is None:
             return
-        with structlog.contextvars.bound_contextvars(event_id=event.id, event_type=event.type):
+        tokens = bind_contextvars(event_id=event.id, event_type=event.type)
+        try:
             await handler(event)
+        finally:
+            reset_contextvars(**tokens)
+
+    def batch_consumer(subscriber: list[Any]) -> Callable[[Records], Awaitable[None]]:
+        async def consume_batch(records: Records) -> None:
+            sub = subscriber[0]
+            consumer = sub.consumer
+            for index, record in enumerate(records):
+                if not sub.running:
+                    return  # stopping: the rest is not committed, so it is read again on restart
+                tokens = bind_contextvars(
+                    **{CORRELATION_KEY: _correlation_of(record.headers or ())},
+                    topic=record.topic,
+                    offset=record.offset,
+                )
+                try:
+                    if policy is None:
+                        await consume(record)
+                    else:
+                        await policy.handle(
+                            lambda: consume(record),  # noqa: B023 (awaited within this iteration)
+                            record,
+                            consumer=consumer,
+                            group_id=group_id,
+                            subscriber=sub,
+                        )
+                except BaseException:
+                    if isinstance(consumer, AIOKafkaConsumer):
+                        _rewind(consumer, records[index:])
+                    raise
+                finally:
+                    reset_contextvars(**tokens)
+                if tracker is not None and isinstance(consumer, AIOKafkaConsumer):  # not in-memory
+                    tracker.note(consumer, record.topic, record.partition, record.offset)
+
+        return consume_batch
 
     name = group_id.replace("-", "_").replace(".", "_")
-    consume.__name__ = f"consume_{name}"
-    broker.subscriber(
-        *topics,
-        group_id=group_id,
-        auto_offset_reset=auto_offset_reset,
-        max_poll_records=max_poll_records,
-        max_poll_interval_ms=max_poll_interval_ms,
-        decoder=_raw_record,
-        parser=_tolerant_parser,
-        max_workers=consumers,
-    )(consume)
+    if consumers > 1:
+        consume.__name__ = f"consume_{name}"
+        broker.subscriber(
+            *topics,
+            group_id=group_id,
+            auto_offset_reset=auto_offset_reset,
+            max_poll_records=max_poll_records,
+            max_poll_interval_ms=max_poll_interval_ms,
+            decoder=_raw_record,
+            parser=_tolerant_parser,
+            max_workers=consumers,
+        )(consume)
+    else:
+        main: list[Any] = []
+        handle_batch = batch_consumer(main)
+        handle_batch.__name__ = f"consume_{name}"
+        main.append(
+            broker.subscriber(
+                *topics,
+                group_id=group_id,
+                auto_offset_reset=auto_offset_reset,
+                max_poll_records=max_poll_records,
+                max_poll_interval_ms=max_poll_interval_ms,
+                batch=True,
+                max_records=max_poll_records or BATCH_MAX_RECORDS,
+                batch_timeout_ms=BATCH_TIMEOUT_MS,
+                decoder=_raw_record,
+                parser=_batch_parser,
+            )
+        )
+        main[0](handle_batch)
     if not redrive:
         return
 
-    async def consume_redriven(record: ConsumerRecord[bytes, bytes]) -> None:
-        await consume(record)
-
-    consume_redriven.__name__ = f"consume_redriven_{name}"
     # A second member of the same group, subscribed to the redrive topic only (the group's
     # assignor gives each topic's partitions to the members subscribed to it). Always from the
     # earliest offset: a redrive sent before the group's first start is not missed.
-    broker.subscriber(
-        Topic(redrive_topic(group_id), num_partitions=1),
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        decoder=_raw_record,
-        parser=_tolerant_parser,
-        include_in_schema=False,
-    )(consume_redriven)
+    redriven: list[Any] = []
+    handle_redriven = batch_consumer(redriven)
+    handle_redriven.__name__ = f"consume_redriven_{name}"
+    redriven.append(
+        broker.subscriber(
+            Topic(redrive_topic(group_id), num_partitions=1),
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            batch=True,
+            max_records=BATCH_MAX_RECORDS,
+            batch_timeout_ms=BATCH_TIMEOUT_MS,
+            decoder=_raw_record,
+            parser=_batch_parser,
+            include_in_schema=False,
+        )
+    )
+    redriven[0](handle_redriven)
 
 
 def topics_of(routes: Iterable[str], topic_for: Callable[[str], str]) -> list[str]:

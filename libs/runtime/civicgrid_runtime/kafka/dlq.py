@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream import BaseMiddleware
 from faststream._internal.context.repository import ContextRepo
 from faststream.kafka import KafkaBroker
@@ -114,11 +114,15 @@ class DeadLetterPolicy:
         return DeadLetterMiddleware(msg, context=context, policy=self)
 
     async def dead_letter(
-        self, msg: StreamMessage[Any], error: BaseException, attempts: int, group_id: str | None = None
+        self,
+        msg: StreamMessage[Any] | ConsumerRecord[Any, Any],
+        error: BaseException,
+        attempts: int,
+        group_id: str | None = None,
     ) -> None:
         if self._broker is None:
             raise RuntimeError("DeadLetterPolicy is not bound to a broker")
-        record = msg.raw_message
+        record = msg.raw_message if isinstance(msg, StreamMessage) else msg
         topic = str(getattr(record, "topic", "unknown"))
         headers = {
             key: redact_text(value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))
@@ -163,6 +167,105 @@ class DeadLetterPolicy:
             attempts=attempts,
         )
 
+    async def handle(
+        self,
+        call: Callable[[], Awaitable[Any]],
+        record: Any,
+        *,
+        consumer: Any,
+        group_id: str | None,
+        subscriber: Any = None,
+    ) -> Any:
+        """Run ``call`` (the handling of ``record``) under this policy: dead-letter permanent failures
+        at once, hold the partition and retry for ever on transient ones, dead-letter other errors
+        after bounded retries. Returns the handler's result (None when dead-lettered). What escapes
+        (the consumer stopping during a stall, a dead letter that could not be published) leaves the
+        record unfinished: the caller must not commit it and must read it again.
+
+        The happy path costs one ``try``: the retry state is set up on the first failure only.
+        """
+        try:
+            return await call()
+        except NOT_RETRIED as error:
+            await self.dead_letter(record, error, 1, group_id)
+            return None
+        except Exception as error:
+            first = error
+        return await self._retry(call, record, first, consumer, group_id, subscriber)
+
+    async def _retry(
+        self,
+        call: Callable[[], Awaitable[Any]],
+        record: Any,
+        first: Exception,
+        consumer: Any,
+        group_id: str | None,
+        subscriber: Any,
+    ) -> Any:
+        attempts = 0
+        delays = self.transient_backoff.delays()
+        stall: Stall | None = None
+        stall_token = 0
+        stopped = False
+        error: Exception = first
+        try:
+            while True:
+                if is_transient(error):
+                    text = redact_text(describe(error))[:300]
+                    if stall is None:
+                        stall = _stall_of(record, group_id, text)
+                        stall_token = self.stalls.stalled(stall)
+                        log.warning(
+                            "consumer stalled: a store or the broker is unavailable; "
+                            "holding the partition and retrying",
+                            **_where(stall),
+                            error=text,
+                        )
+                    else:
+                        stall.tries += 1
+                        stall.error = text
+                    if not await self._wait(next(delays), consumer, subscriber):
+                        stopped = True
+                        raise asyncio.CancelledError("the consumer is stopping") from None
+                else:
+                    attempts += 1
+                    if attempts >= self.max_attempts:
+                        await self.dead_letter(record, error, attempts, group_id)
+                        return None
+                    log.info("handler failed, retrying", attempt=attempts, error=redact_text(str(error)))
+                    await asyncio.sleep(self.backoff_seconds * 2 ** (attempts - 1))
+                try:
+                    return await call()
+                except NOT_RETRIED as permanent:
+                    await self.dead_letter(record, permanent, attempts + 1, group_id)
+                    return None
+                except Exception as again:
+                    error = again
+        finally:
+            if stall is not None:
+                self.stalls.cleared(stall_token)
+                log.warning(
+                    "consumer stopped while stalled; the record is read again on restart"
+                    if stopped
+                    else "consumer recovered; the held record went on",
+                    **_where(stall),
+                    stalled_seconds=round(stall.seconds, 1),
+                    tries=stall.tries,
+                )
+
+    async def _wait(self, seconds: float, consumer: Any, subscriber: Any) -> bool:
+        """Sleep ``seconds`` (in short slices, so a stopping subscriber is noticed); keep the consumer
+        in its group meanwhile. False when the subscriber is stopping."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, self.stop_check_seconds))
+            if not getattr(subscriber, "running", True):
+                return False
+        if isinstance(consumer, AIOKafkaConsumer):
+            with contextlib.suppress(Exception):  # best effort: a failing poll changes nothing here
+                await keep_polling(consumer)
+        return True
+
 
 def _subscriber(context: ContextRepo) -> Any:
     return context.get_local("handler_")
@@ -188,8 +291,7 @@ async def keep_polling(consumer: AIOKafkaConsumer) -> None:
         consumer.resume(*(tp for tp in paused if tp in consumer.assignment()))
 
 
-def _stall_of(msg: StreamMessage[Any], group_id: str | None, error: str) -> Stall:
-    record = msg.raw_message
+def _stall_of(record: Any, group_id: str | None, error: str) -> Stall:
     return Stall(
         group_id=group_id or "?",
         topic=str(getattr(record, "topic", "?")),
@@ -222,6 +324,9 @@ def masked_value(value: bytes) -> bytes:
 
 
 class DeadLetterMiddleware(BaseMiddleware):
+    """The policy around per-record subscribers. Batch subscribers (``subscribe_events``) apply the
+    policy to each record themselves, so a batch passes through untouched."""
+
     def __init__(self, msg: Any, /, *, context: ContextRepo, policy: DeadLetterPolicy) -> None:
         super().__init__(msg, context=context)
         self.policy = policy
@@ -229,67 +334,12 @@ class DeadLetterMiddleware(BaseMiddleware):
     async def consume_scope(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
-        group_id = consumer_group_of(self.context, msg)
-        attempts = 0
-        delays = self.policy.transient_backoff.delays()
-        stall: Stall | None = None
-        stall_token = 0
-        stopped = False
-        try:
-            while True:
-                try:
-                    return await call_next(msg)
-                except NOT_RETRIED as error:
-                    await self.policy.dead_letter(msg, error, attempts + 1, group_id)
-                    return None
-                except Exception as error:
-                    if is_transient(error):
-                        text = redact_text(describe(error))[:300]
-                        if stall is None:
-                            stall = _stall_of(msg, group_id, text)
-                            stall_token = self.policy.stalls.stalled(stall)
-                            log.warning(
-                                "consumer stalled: a store or the broker is unavailable; "
-                                "holding the partition and retrying",
-                                **_where(stall),
-                                error=text,
-                            )
-                        else:
-                            stall.tries += 1
-                            stall.error = text
-                        if not await self._wait(next(delays), msg):
-                            stopped = True
-                            raise asyncio.CancelledError("the consumer is stopping") from None
-                        continue
-                    attempts += 1
-                    if attempts >= self.policy.max_attempts:
-                        await self.policy.dead_letter(msg, error, attempts, group_id)
-                        return None
-                    log.info("handler failed, retrying", attempt=attempts, error=redact_text(str(error)))
-                    await asyncio.sleep(self.policy.backoff_seconds * 2 ** (attempts - 1))
-        finally:
-            if stall is not None:
-                self.policy.stalls.cleared(stall_token)
-                log.warning(
-                    "consumer stopped while stalled; the record is read again on restart"
-                    if stopped
-                    else "consumer recovered; the held record went on",
-                    **_where(stall),
-                    stalled_seconds=round(stall.seconds, 1),
-                    tries=stall.tries,
-                )
-
-    async def _wait(self, seconds: float, msg: StreamMessage[Any]) -> bool:
-        """Sleep ``seconds`` (in short slices, so a stopping subscriber is noticed); keep the consumer
-        in its group meanwhile. False when the subscriber is stopping."""
-        subscriber = _subscriber(self.context)
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            await asyncio.sleep(min(left, self.policy.stop_check_seconds))
-            if not getattr(subscriber, "running", True):
-                return False
-        consumer = getattr(msg, "consumer", None)
-        if isinstance(consumer, AIOKafkaConsumer):
-            with contextlib.suppress(Exception):  # best effort: a failing poll changes nothing here
-                await keep_polling(consumer)
-        return True
+        if isinstance(msg.raw_message, tuple):
+            return await call_next(msg)
+        return await self.policy.handle(
+            lambda: call_next(msg),
+            msg.raw_message,
+            consumer=getattr(msg, "consumer", None),
+            group_id=consumer_group_of(self.context, msg),
+            subscriber=_subscriber(self.context),
+        )
