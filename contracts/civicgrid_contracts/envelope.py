@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
-from uuid import uuid4
 
 from pydantic import (
     AwareDatetime,
@@ -61,7 +61,23 @@ def schema_urn(event_type: str) -> str:
 
 
 def _format_time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _new_id() -> str:
+    """A random (version 4) UUID as text, like ``str(uuid4())`` at a third of its cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# One encoder and one decoder for every event (json.dumps/json.loads with options build a new one
+# per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _dataschema_default(data: dict[str, Any]) -> str:
@@ -85,7 +101,7 @@ class CloudEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    id: str = Field(default_factory=lambda: str(uuid4()), min_length=1)
+    id: str = Field(default_factory=_new_id, min_length=1)
     source: str = Field(min_length=1, description="URI-reference of the producer, e.g. /civicgrid/org-graph.")
     type: str = Field(
         min_length=1, description="The event type, e.g. cn.civicgrid.org.membership.started.v1."
@@ -107,7 +123,7 @@ class CloudEvent(BaseModel):
     @field_validator("time")
     @classmethod
     def _in_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
     @model_validator(mode="after")
     def _schema_matches_type(self) -> CloudEvent:
@@ -132,7 +148,7 @@ class CloudEvent(BaseModel):
         }
         headers = [(f"ce_{name}", value.encode()) for name, value in attributes.items() if value is not None]
         headers.append((CONTENT_TYPE_HEADER, self.datacontenttype.encode()))
-        value = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        value = _ENCODER.encode(self.data).encode()
         return KafkaRecord(key=self.partitionkey.encode(), value=value, headers=headers)
 
     @classmethod
@@ -177,9 +193,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _json_object(value: bytes, what: str) -> dict[str, Any]:
     try:
-        parsed = json.loads(value, parse_constant=_reject_constant)
+        # What json.loads does with bytes (UTF-8/16/32 detected), with the one shared decoder.
+        parsed = _DECODER.decode(bytes(value).decode(json.detect_encoding(value), "surrogatepass"))
     except (UnicodeDecodeError, ValueError):
         raise InvalidEvent(f"{what} is not valid JSON") from None
     if not isinstance(parsed, dict):
