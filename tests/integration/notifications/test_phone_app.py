@@ -240,3 +240,21 @@ async def test_the_app_is_installable_and_opens_offline_with_the_last_feed_page(
         assert await page.evaluate("document.body.dataset.live") == "0"
         await page.set_offline(False)
         await page.wait_for("document.body.dataset.live === '1'", timeout=30)
+
+
+async def test_times_read_as_relative_chinese_phrases(notifications: RunningService) -> None:
+    async with Chromium() as browser:
+        page = await browser.open(f"{notifications.base_url}/app/")
+        await page.wait_for("document.body.dataset.screen === 'signin'")
+        now = "Date.parse('2026-03-10T12:00:00+08:00')"
+        cases = {
+            "2026-03-10T11:59:30+08:00": "刚刚",
+            "2026-03-10T11:55:00+08:00": "5分钟前",
+            "2026-03-10T09:00:00+08:00": "3小时前",
+            "2026-03-09T10:00:00+08:00": "昨天",
+            "2026-03-06T12:00:00+08:00": "4天前",
+            "2026-02-01T12:00:00+08:00": "2月1日",
+            "2025-12-31T12:00:00+08:00": "2025年12月31日",
+        }
+        for iso, expected in cases.items():
+            assert await page.evaluate(f"relativeTime('{iso}', {now})") == expected, iso

@@ -348,6 +348,10 @@ function showItemHeader(item) {
   const t = $("item-time");
   t.dateTime = item.created_at; t.title = absoluteTime(item.created_at); t.textContent = relativeTime(item.created_at);
   $("item-archive").hidden = item.state === "archived";
+  // A link to a request is shown in the app (its status below), never as the raw resources API.
+  const external = item.link && !/\/requests\//.test(item.link) && /^https?:\/\//.test(item.link);
+  $("item-link").hidden = !external;
+  if (external) $("item-link").href = item.link;
 }
 
 async function showItem(id) {
