@@ -2,8 +2,8 @@
 
 A forum is a level and a place: the street (township), the community (village), the compound
 (villager group), the building (entrance). Place codes follow org-graph: 12-digit division codes for
-streets and communities, ``<community>-C01`` for a compound, ``<compound>-B07`` for a building,
-``<building>-U2`` for an entrance.
+streets and communities, ``<community>-C01`` for a compound (or a villager group's 村湾 registered as
+one), ``<compound>-B07`` or ``<village>-B12`` for a building, ``<building>-U2`` for an entrance.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ class ForumLevel(StrEnum):
 
 _STREET = re.compile(r"^\d{9}000$")
 _COMMUNITY = re.compile(r"^\d{12}$")
-_COMPOUND = re.compile(r"^\d{12}-[A-Za-z0-9]{1,16}$")
-_BUILDING = re.compile(r"^\d{12}-[A-Za-z0-9]{1,16}-[A-Za-z0-9]{1,16}(-[A-Za-z0-9]{1,16})?$")
+_COMPOUND = re.compile(r"^\d{12}-C[0-9A-Za-z]{1,8}$")
+_BUILDING = re.compile(r"^\d{12}(-C[0-9A-Za-z]{1,8})?-B[0-9A-Za-z]{1,8}(-U[0-9A-Za-z]{1,8})?$")
+_IN_COMPOUND = re.compile(r"^(\d{12}-C[0-9A-Za-z]{1,8})(-|$)")
 
 
 @dataclass(frozen=True)
@@ -60,15 +61,14 @@ class Forum:
 
     @property
     def compound_code(self) -> str | None:
-        if self.level in (ForumLevel.COMPOUND, ForumLevel.BUILDING):
-            return "-".join(self.place_code.split("-")[:2])
-        return None
+        return compound_of(self.place_code)
 
 
 def compound_of(place_code: str) -> str | None:
-    """The compound a compound/building/entrance/household code lies in."""
-    parts = place_code.split("-")
-    return "-".join(parts[:2]) if len(parts) >= 2 else None
+    """The compound a compound/building/entrance/household code lies in (None: not in a compound,
+    e.g. a building directly in a village, ``420106002003-B12``)."""
+    found = _IN_COMPOUND.match(place_code)
+    return found.group(1) if found else None
 
 
 class Party(StrEnum):
