@@ -22,10 +22,20 @@ MODULES = {
 }
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now, never one this test process handed out before: the kernel may well give the
+    same ephemeral port to two binds in a row once the first socket is closed, and two services of
+    one stack then race for it (the loser exits, and the winner answers the loser's readiness check)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 @dataclass
@@ -63,6 +73,8 @@ class ServiceProcess:
                 raise RuntimeError(f"{self.name} exited at start; log:\n{self.log_tail()}")
             try:
                 if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    if self.process.poll() is not None:  # another process answered on our port
+                        raise RuntimeError(f"{self.name} exited at start; log:\n{self.log_tail()}")
                     return
             except httpx.HTTPError:
                 pass

@@ -48,8 +48,11 @@ def supports_topic_suffix(service: str) -> bool:
 
 
 def random_district() -> str:
-    """A 6-digit district code under province 9x: no real division, demo or other test uses it."""
-    return f"9{random.randint(0, 99999):05d}"
+    """A 6-digit district code under province 9x: no real division, demo or other test uses it.
+
+    Its city and district digits are never ``00``: ``92 00 ..`` would make the city's code the
+    province's, and ``..58 00`` the district's code the city's (the run then fails registering them)."""
+    return f"9{random.randint(0, 9)}{random.randint(1, 99):02d}{random.randint(1, 99):02d}"
 
 
 @dataclass
@@ -118,6 +121,15 @@ class SecurityStack:
 
     def consumer_group(self, service: str) -> str:
         return f"sec-{service}-{self.tag}"
+
+    def inbound_group(self, catalogue_topic: str) -> str:
+        """The consumer group that reads an inbound municipal topic in this run (resources names its
+        groups after the topic's role: ``<group>.hotline``; org-graph's population group is its own)."""
+        if catalogue_topic == HOTLINE_TOPIC:
+            return self.consumer_group("resources") + ".hotline"
+        if catalogue_topic == POPULATION_TOPIC:
+            return self.consumer_group("org-graph")
+        raise ValueError(f"{catalogue_topic} is not an inbound topic")
 
     def database(self, service: str) -> str:
         return self.stack.database(service)

@@ -20,6 +20,9 @@ def test_every_service_can_be_given_topics_of_its_own() -> None:
 def test_the_runs_region_lies_outside_every_real_division() -> None:
     region = Region()
     assert region.district.startswith("9"), "province codes 9x are not assigned to any real division"
+    for other in (Region() for _ in range(2000)):
+        divisions = (other.province, other.city, other.district_code)
+        assert len(set(divisions)) == 3, f"province, city and district must differ: {divisions}"
     assert {region.street_a, region.street_b, region.street_fuzz} == {
         region.district + "002",
         region.district + "087",
