@@ -29,7 +29,7 @@ def _bell(x: float, y: float) -> bool:
         return True
     if -0.17 <= dy <= 0.13:  # the body: a dome narrowing upwards
         t = (dy + 0.17) / 0.30
-        half = 0.13 + 0.12 * t**1.6
+        half = 0.13 + 0.12 * math.pow(t, 1.6)
         if dy < -0.08:
             return math.hypot(dx / 0.147, (dy + 0.08) / 0.09) <= 1.0
         return abs(dx) <= half
