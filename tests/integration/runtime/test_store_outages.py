@@ -26,7 +26,7 @@ from neo4j import AsyncDriver
 
 from civicgrid_runtime.http import HealthChecks, create_service_app
 from civicgrid_runtime.stores.mongo import create_client
-from civicgrid_runtime.stores.neo4j import create_driver
+from civicgrid_runtime.stores.neo4j import Neo4jAvailability, create_driver
 from deploy.local import processes
 from deploy.local.config import Settings
 from deploy.local.ferret import FerretDBServer
@@ -210,7 +210,12 @@ async def test_an_unreachable_mongodb_answers_503_within_3_s() -> None:
     assert seconds < WITHIN
 
 
-def _neo4j_app(driver: AsyncDriver, label: str, deadline: float | None = None) -> FastAPI:
+def _neo4j_app(
+    driver: AsyncDriver,
+    label: str,
+    deadline: float | None = None,
+    availability: Neo4jAvailability | None = None,
+) -> FastAPI:
     app = create_service_app("t", "t", HealthChecks(), request_deadline_seconds=deadline)
 
     async def merge(tx: object, n: int) -> None:
@@ -219,8 +224,11 @@ def _neo4j_app(driver: AsyncDriver, label: str, deadline: float | None = None) -
 
     @app.post("/probes/{n}", status_code=201)
     async def write(n: int) -> dict[str, int]:
-        async with driver.session() as session:
-            await session.execute_write(merge, n)
+        async with contextlib.AsyncExitStack() as stack:
+            if availability is not None:  # as org-graph's unit of work does
+                await stack.enter_async_context(availability.watch())
+            async with driver.session() as session:
+                await session.execute_write(merge, n)
         return {"n": n}
 
     return app
@@ -290,3 +298,40 @@ async def _until_ok(http: httpx.AsyncClient, path: str) -> None:
     while (await http.post(path)).status_code != 201:
         assert time.monotonic() < deadline, "writes work again once the server answers"
         await asyncio.sleep(0.2)
+
+
+async def test_after_an_outage_a_neo4j_that_takes_writes_but_does_not_answer_them_gets_503_within_3_s(
+    servers: object, unique: str
+) -> None:
+    """A restarted Neo4j accepts connections and queries before it answers them (docs/faults.md): once
+    an outage was seen, writes have a deadline (no request deadline here), until Neo4j answers again."""
+    target = urlparse(servers.neo4j_uri)  # type: ignore[attr-defined]
+    proxy = FaultProxy(target.hostname or "127.0.0.1", target.port or 7687)
+    port = await proxy.start()
+    driver = create_driver(f"bolt://127.0.0.1:{port}")
+    availability = Neo4jAvailability()
+    app = _neo4j_app(driver, f"Warming_{unique}", availability=availability)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://service"
+        ) as http:
+            assert (await http.post("/probes/1")).status_code == 201
+            assert availability.deadline() is None, "a working Neo4j: writes may wait as long as they need"
+            await proxy.cut()
+            assert (await http.post("/probes/2")).status_code == 503
+            await proxy.restore()
+            await _until_ok(http, "/probes/3")  # a pooled connection to the server that is back
+            proxy.blackhole()  # ...which takes the next query and does not answer it
+            started = time.monotonic()
+            response = await http.post("/probes/4")
+            seconds = time.monotonic() - started
+            await proxy.cut()
+            await proxy.restore()
+            await _until_ok(http, "/probes/5")
+    finally:
+        await driver.close()
+        await proxy.close()
+    print(f"503 after {seconds:.2f} s")
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert seconds < WITHIN

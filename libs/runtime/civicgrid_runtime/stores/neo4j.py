@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from civicgrid_contracts.catalogue import topic_for
 from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_runtime.errors import StoreUnavailable
+from civicgrid_runtime.logging import get_logger
 from civicgrid_runtime.outbox import PendingEvent
+
+log = get_logger(__name__)
 
 SCHEMA = (
     "CREATE CONSTRAINT outbox_id IF NOT EXISTS FOR (o:OutboxEvent) REQUIRE o.id IS UNIQUE",
@@ -38,6 +47,108 @@ LIVENESS_CHECK_SECONDS = 10.0
 """A pooled connection idle this long is checked (one RESET round trip, bounded by the acquisition
 timeout) before use: without it, a connection to a server that stopped answering without closing
 it (paused, or half-way through a restart) hangs the next call for ever."""
+
+
+RECOVERY_DEADLINE_SECONDS = 1.5
+"""After Neo4j was unreachable, how long one unit of work may wait for it before it answers 503. A
+Neo4j that has just restarted accepts connections (and passes a Bolt handshake) long before it answers
+queries promptly: it compiles every query afresh and its JIT is cold, which on a loaded 2-core machine
+took 10-30 s during which writes sent to it got no answer at all (measured: docs/faults.md)."""
+RECOVERY_QUIET_SECONDS = 10.0
+"""The deadline stays until a call succeeds this long after the last sign of trouble: one prompt answer
+right after the restart does not mean the next query (another plan to compile) will be prompt."""
+
+
+def _unreachable(error: BaseException) -> bool:
+    """The call could not reach a working Neo4j (not: it reached one and lost a race or broke a rule).
+
+    Deadlocks and lock timeouts are ``TransientError`` too, but they come from a Neo4j that works: they
+    are contention, and never start the recovery deadline (writers queued on a hot post may rightly wait
+    long)."""
+    if isinstance(error, ServiceUnavailable | SessionExpired | ConnectionError | TimeoutError | OSError):
+        return True
+    code = getattr(error, "code", None)
+    return isinstance(code, str) and code.endswith("General.DatabaseUnavailable")
+
+
+class Neo4jAvailability:
+    """What the calls on one driver have seen of Neo4j: reachable, or recovering from an outage.
+
+    Healthy, :meth:`watch` adds nothing (a writer may wait on a lock as long as it takes). Once a call
+    found Neo4j unreachable, every call watched afterwards gets :data:`RECOVERY_DEADLINE_SECONDS`
+    and, past it, is cancelled (the driver drops its connection; Neo4j rolls back what was not
+    committed) and raises :class:`StoreUnavailable`, answered 503 + ``Retry-After``. The deadline goes
+    away once a watched call succeeds :data:`RECOVERY_QUIET_SECONDS` after the last trouble.
+    """
+
+    def __init__(
+        self,
+        deadline_seconds: float = RECOVERY_DEADLINE_SECONDS,
+        quiet_seconds: float = RECOVERY_QUIET_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.deadline_seconds = deadline_seconds
+        self.quiet_seconds = quiet_seconds
+        self._clock = clock
+        self._trouble_at: float | None = None
+
+    @property
+    def recovering(self) -> bool:
+        return self._trouble_at is not None
+
+    def deadline(self) -> float | None:
+        """Seconds a call may take now, or None (no limit) when Neo4j has been working."""
+        return self.deadline_seconds if self._trouble_at is not None else None
+
+    def trouble(self, error: BaseException | None = None) -> None:
+        """Neo4j was unreachable (or did not answer in time): calls get the deadline from now on."""
+        if error is not None and not _unreachable(error):
+            return
+        if self._trouble_at is None:
+            log.warning(
+                "neo4j unreachable: its calls answer 503 after a deadline until it answers again",
+                deadline_seconds=self.deadline_seconds,
+            )
+        self._trouble_at = self._clock()
+
+    def answered(self) -> None:
+        """A call succeeded (or Neo4j refused it for a reason of its own: it answered)."""
+        if self._trouble_at is not None and self._clock() - self._trouble_at >= self.quiet_seconds:
+            self._trouble_at = None
+            log.info("neo4j answers again: calls wait for it without a deadline")
+
+    @asynccontextmanager
+    async def watch(self) -> AsyncIterator[None]:
+        """Around one unit of work: bounded while recovering; its outcome updates the state."""
+        limit = self.deadline()
+        try:
+            async with asyncio.timeout(limit) as scope:
+                yield
+        except TimeoutError as error:
+            self.trouble()
+            if scope.expired():
+                raise StoreUnavailable(
+                    f"neo4j did not answer within {limit} s (it is recovering from an outage)"
+                ) from error
+            raise
+        except Exception as error:
+            if _unreachable(error):
+                self.trouble()
+            else:
+                self.answered()
+            raise
+        self.answered()
+
+
+_AVAILABILITY: weakref.WeakKeyDictionary[AsyncDriver, Neo4jAvailability] = weakref.WeakKeyDictionary()
+
+
+def availability_of(driver: AsyncDriver) -> Neo4jAvailability:
+    """The one :class:`Neo4jAvailability` of ``driver``, shared by everything that uses it."""
+    found = _AVAILABILITY.get(driver)
+    if found is None:
+        found = _AVAILABILITY[driver] = Neo4jAvailability()
+    return found
 
 
 def create_driver(
@@ -122,6 +233,15 @@ class Neo4jOutboxStore:
         self._database = database
 
     async def fetch_pending(self, limit: int) -> Sequence[PendingEvent]:
+        try:
+            return await self._fetch_pending(limit)
+        except Exception as error:
+            # The relay polls even when no one writes: an outage it meets puts the writers on their
+            # deadline too (a restarted Neo4j is slow to answer at first; see Neo4jAvailability).
+            availability_of(self._driver).trouble(error)
+            raise
+
+    async def _fetch_pending(self, limit: int) -> Sequence[PendingEvent]:
         records, _, _ = await self._driver.execute_query(
             "MATCH (o:OutboxEvent) WHERE o.pending = true "
             "RETURN o.id AS id, o.topic AS topic, o.event AS event "

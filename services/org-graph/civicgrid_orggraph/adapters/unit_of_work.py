@@ -11,7 +11,9 @@ Under contention:
   first call and answers its stored result instead of doing the work twice.
 
 Driver errors that mean the store is unavailable (``ServiceUnavailable``, ``SessionExpired``, transient errors
-after the retries) are not caught here: the runtime maps them to 503.
+after the retries) are not caught here: the runtime maps them to 503. After such an error the driver's
+:class:`~civicgrid_runtime.stores.neo4j.Neo4jAvailability` bounds each unit of work (1.5 s, then 503) until
+Neo4j answers promptly again: a restarted Neo4j accepts connections long before it answers queries.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from civicgrid_orggraph.adapters.contract_events import to_cloud_event
 from civicgrid_orggraph.adapters.graph_tx import Neo4jGraphTx
 from civicgrid_orggraph.service_layer.ports import Result, Work
 from civicgrid_runtime.errors import Conflict
-from civicgrid_runtime.stores.neo4j import append_outbox
+from civicgrid_runtime.stores.neo4j import append_outbox, availability_of
 
 CONSTRAINT_RETRIES = 3
 
@@ -45,6 +47,7 @@ class Neo4jUnitOfWork:
         self._driver = driver
         self._database = database
         self._on_commit = on_commit
+        self._availability = availability_of(driver)
 
     async def run(
         self,
@@ -76,19 +79,20 @@ class Neo4jUnitOfWork:
                 await _store_result(tx, idempotency_key, fingerprint, result)
             return result
 
-        for attempt in range(1, CONSTRAINT_RETRIES + 1):
-            try:
-                async with self._driver.session(database=self._database) as session:
-                    result = await session.execute_write(transaction)
-                break
-            except _DryRun as dry:
-                return dry.result
-            except ConstraintError:
-                if attempt == CONSTRAINT_RETRIES:
-                    raise Conflict(
-                        "another request created the same thing at the same time; send it again",
-                        rule="concurrent_creation",
-                    ) from None
+        async with self._availability.watch():  # no limit unless Neo4j is recovering from an outage
+            for attempt in range(1, CONSTRAINT_RETRIES + 1):
+                try:
+                    async with self._driver.session(database=self._database) as session:
+                        result = await session.execute_write(transaction)
+                    break
+                except _DryRun as dry:
+                    return dry.result
+                except ConstraintError:
+                    if attempt == CONSTRAINT_RETRIES:
+                        raise Conflict(
+                            "another request created the same thing at the same time; send it again",
+                            rule="concurrent_creation",
+                        ) from None
         if published and published[0] and self._on_commit is not None:
             self._on_commit()
         return result
