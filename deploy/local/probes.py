@@ -93,8 +93,93 @@ def bolt_handshake(host: str, port: int, timeout: float = DEFAULT_TIMEOUT) -> tu
     return reply[3], reply[2]
 
 
+# Bolt 5.0 or 4.4 only for queries: both take the credentials in HELLO (5.1+ want a LOGON message).
+BOLT_QUERY_PROPOSALS = bytes([0, 0, 0, 5, 0, 0, 4, 4, 0, 0, 0, 0, 0, 0, 0, 0])
+_HELLO, _RUN, _BEGIN, _ROLLBACK, _PULL = 0x01, 0x10, 0x11, 0x13, 0x3F
+_SUCCESS, _RECORD, _IGNORED, _FAILURE = 0x70, 0x71, 0x7E, 0x7F
+# A restarted Neo4j passes the handshake seconds before it answers queries (it compiles each query
+# afresh, its JIT is cold), and writes sent then waited with no answer: "ready" means it answered a read
+# and a write (the write in a transaction rolled back: the probe leaves nothing in the graph).
+READY_READ = "RETURN 1 AS ready"
+READY_WRITE = "CREATE (p:DeployLocalProbe {at: timestamp()}) RETURN p.at AS at"
+QUERY_TIMEOUT = 10.0
+
+
+def _pack(value: object) -> bytes:
+    """PackStream for what a probe sends: str, small int, dict of those (and nested dicts)."""
+    if isinstance(value, bool):
+        return b"\xc3" if value else b"\xc2"
+    if isinstance(value, int):
+        if -16 <= value < 128:
+            return struct.pack(">b", value)
+        return b"\xca" + struct.pack(">i", value)
+    if isinstance(value, str):
+        data = value.encode()
+        if len(data) < 16:
+            return bytes([0x80 + len(data)]) + data
+        if len(data) < 256:
+            return b"\xd0" + bytes([len(data)]) + data
+        return b"\xd1" + struct.pack(">H", len(data)) + data
+    if isinstance(value, dict):
+        if len(value) >= 16:
+            raise ValueError("a probe sends maps of fewer than 16 entries")
+        return bytes([0xA0 + len(value)]) + b"".join(_pack(k) + _pack(v) for k, v in value.items())
+    raise TypeError(f"cannot pack {value!r}")
+
+
+def bolt_message(signature: int, *fields: object) -> bytes:
+    """One Bolt message (a PackStream structure) in a single chunk, with the end marker."""
+    body = bytes([0xB0 + len(fields), signature]) + b"".join(_pack(f) for f in fields)
+    return struct.pack(">H", len(body)) + body + b"\x00\x00"
+
+
+def _bolt_reply(sock: socket.socket) -> int:
+    """The signature of the next message from the server (its chunks read and joined)."""
+    data = bytearray()
+    while True:
+        (size,) = struct.unpack(">H", _recv_exact(sock, 2))
+        if size == 0:
+            if data:
+                return data[1]
+            continue  # a NOOP chunk (keep-alive)
+        data += _recv_exact(sock, size)
+
+
+def _run(sock: socket.socket, query: str) -> bool:
+    """RUN ``query`` and PULL all its records; whether both succeeded."""
+    sock.sendall(bolt_message(_RUN, query, {}, {}) + bolt_message(_PULL, {"n": -1}))
+    if _bolt_reply(sock) != _SUCCESS:  # RUN
+        return False
+    while (reply := _bolt_reply(sock)) == _RECORD:
+        pass
+    return reply == _SUCCESS  # PULL
+
+
+def bolt_queries(
+    host: str, port: int, read: str = READY_READ, write: str = READY_WRITE, timeout: float = QUERY_TIMEOUT
+) -> bool:
+    """Open a Bolt session (authentication off), run ``read`` (auto-commit) and ``write`` in a
+    transaction rolled back; True if both succeeded within ``timeout`` (connecting: ``DEFAULT_TIMEOUT``)."""
+    with _connect(host, port, DEFAULT_TIMEOUT) as sock:
+        sock.sendall(BOLT_PREAMBLE + BOLT_QUERY_PROPOSALS)
+        if _recv_exact(sock, 4)[2:] == b"\x00\x00":
+            return False
+        sock.settimeout(timeout)
+        sock.sendall(bolt_message(_HELLO, {"user_agent": "civicgrid-deploy-local/1", "scheme": "none"}))
+        if _bolt_reply(sock) != _SUCCESS:
+            return False
+        if not _run(sock, read):
+            return False
+        sock.sendall(bolt_message(_BEGIN, {}))
+        if _bolt_reply(sock) != _SUCCESS or not _run(sock, write):
+            return False
+        sock.sendall(bolt_message(_ROLLBACK))
+        return _bolt_reply(sock) == _SUCCESS
+
+
 def neo4j_ready(host: str, port: int, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    return bolt_handshake(host, port, timeout) != (0, 0)
+    """The handshake succeeds, and a read and a write answer (see READY_READ, READY_WRITE)."""
+    return bolt_handshake(host, port, timeout) != (0, 0) and bolt_queries(host, port)
 
 
 # --- MongoDB wire protocol (FerretDB) ------------------------------------------------------
