@@ -37,6 +37,7 @@ PERSONAL_DATA_FIELDS = {
     ("org-graph", "POST /people", "id_number"),
     ("notifications", "PUT /members/{member_id}/contacts", "sms"),
     ("notifications", "PUT /members/{member_id}/contacts", "wechat"),
+    ("notifications", "POST /auth/sms-code", "phone"),
 }
 """Inputs that are personal data by design: accepted, then kept masked (phone) or hashed (ID number)."""
 
