@@ -197,8 +197,11 @@ def appraisal_fields(a: Appraisal) -> Document:
         "title": a.title,
         "subjects": a.subjects,
         "appraisers": a.appraisers,
-        # Keyed by position, not by person id (ids may hold '.', which MongoDB reads as a path).
-        "grades": [{"by": k, "grades": [[s, g.value] for s, g in v.items()]} for k, v in a.grades.items()],
+        # Lists of objects, not maps keyed by person id (ids may hold '.', a path to MongoDB) nor
+        # arrays of arrays (FerretDB 1.24 stores none).
+        "grades": [
+            {"by": k, "grades": [{"s": s, "g": g.value} for s, g in v.items()]} for k, v in a.grades.items()
+        ],
         "status": a.status.value,
         "results": a.results,
     }
@@ -211,7 +214,7 @@ def appraisal_from(doc: Document) -> Appraisal:
         title=doc["title"],
         subjects=list(doc["subjects"]),
         appraisers=list(doc["appraisers"]),
-        grades={g["by"]: {s: Grade(v) for s, v in g["grades"]} for g in doc.get("grades", [])},
+        grades={g["by"]: {e["s"]: Grade(e["g"]) for e in g["grades"]} for g in doc.get("grades", [])},
         status=AppraisalStatus(doc["status"]),
         results=list(doc.get("results", [])),
         version=doc.get("version", 0),

@@ -325,8 +325,15 @@ class MongoRolls:
         self._cache: dict[str, dict[str, Voter]] = {}
 
     async def freeze(self, vote_id: str, voters: Mapping[str, Voter]) -> None:
+        # Objects, not arrays of arrays: FerretDB 1.24 stores no nested arrays.
         entries = [
-            [v.voter_id, v.area.numerator, v.area.denominator, list(v.households), list(v.casters)]
+            {
+                "v": v.voter_id,
+                "n": v.area.numerator,
+                "d": v.area.denominator,
+                "h": list(v.households),
+                "c": list(v.casters),
+            }
             for v in voters.values()
         ]
         await _upsert(self._rolls, vote_id, {"voters": entries, "frozen_at": datetime.now(UTC)})
@@ -339,7 +346,8 @@ class MongoRolls:
         if doc is None:
             raise NotFound(f"no roll for vote {vote_id}")
         voters = {
-            e[0]: Voter(e[0], Fraction(int(e[1]), int(e[2])), tuple(e[3]), tuple(e[4])) for e in doc["voters"]
+            e["v"]: Voter(e["v"], Fraction(int(e["n"]), int(e["d"])), tuple(e["h"]), tuple(e["c"]))
+            for e in doc["voters"]
         }
         if len(self._cache) > 64:
             self._cache.clear()

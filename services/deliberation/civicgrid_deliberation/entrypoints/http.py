@@ -6,8 +6,6 @@ appraisals. Creating writes take an ``Idempotency-Key``: a retry with the same k
 the first result (200), another body a 409 naming ``Idempotency-Key``.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response

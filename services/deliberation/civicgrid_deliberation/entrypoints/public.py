@@ -5,8 +5,6 @@ text is HTML-escaped. The QR code (segno, pure Python) encodes the page's addres
 ``public_base_url`` so a notice board can carry it.
 """
 
-from __future__ import annotations
-
 import html
 import io
 from typing import Annotated, Any
