@@ -53,6 +53,7 @@ def databases() -> dict[str, str]:
     return {
         "resources": os.environ.get("RESOURCES_MONGO_DATABASE", "civicgrid_resources"),
         "notifications": os.environ.get("NOTIFICATIONS_MONGO_DATABASE", "civicgrid_notifications"),
+        "deliberation": os.environ.get("DELIBERATION_MONGO_DATABASE", "civicgrid_deliberation"),
     }
 
 

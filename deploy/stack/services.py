@@ -1,4 +1,4 @@
-"""The three CivicGrid services as local background processes (uvicorn), managed like the servers."""
+"""The CivicGrid services as local background processes (uvicorn), managed like the servers."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ SERVICES = (
     ServiceSpec("resources", "civicgrid_resources", "RESOURCES_", 8002, "CIVICGRID_MONGO_URI", "MONGO_URI"),
     ServiceSpec(
         "notifications", "civicgrid_notifications", "NOTIFICATIONS_", 8003, "CIVICGRID_MONGO_URI", "MONGO_URI"
+    ),
+    ServiceSpec(
+        "deliberation", "civicgrid_deliberation", "DELIBERATION_", 8004, "CIVICGRID_MONGO_URI", "MONGO_URI"
     ),
 )
 
