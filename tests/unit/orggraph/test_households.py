@@ -152,3 +152,24 @@ def test_households_lock_after_places_in_the_canonical_order() -> None:
     merged = Locks.union([locks, Locks.of(households=["g"])])
     assert merged.households == frozenset({"g", "h"})
     assert list(Locks.__dataclass_fields__)[-2:] == ["places", "households"]
+
+
+def test_the_demo_community_gets_4453_households_the_same_on_every_run_that_the_roster_accepts() -> (
+    None
+):
+    from civicgrid_orggraph.adapters.tabular import read_table
+    from civicgrid_orggraph.domain.household_roster import parse_household_roster
+    from deploy.stack import demo_orggraph
+
+    first = [demo_orggraph.household_rows(c) for c in range(1, 10)]
+    assert first == [demo_orggraph.household_rows(c) for c in range(1, 10)]
+    parsed = []
+    for lines in first:
+        content = "\n".join([demo_orggraph.HOUSEHOLD_HEADER, *lines]).encode()
+        parsed += parse_household_roster(*read_table("households.csv", content))
+    assert len(parsed) == len({r.household.code for r in parsed}) == 4453
+    per_building = [int(line.split(",")[6]) for line in demo_orggraph.roster_csv().decode().splitlines()[1:]]
+    assert sum(per_building) == 4453
+    summed = totals((r.household.exclusive_area_m2, r.household.owner_ids) for r in parsed)
+    assert 0 < summed.households_without_owners < summed.owned_households
+    assert summed.owner_headcount < summed.owned_households  # some owners hold two units
