@@ -1,0 +1,47 @@
+"""A batch consumer run as its own process, so a test can kill it with SIGKILL in the middle of a batch.
+
+    python -m tests.integration.runtime.batch_consumer_process BOOTSTRAP TOPIC GROUP JOURNAL HANG_AT
+
+Journals "done <residents>" for each event handled; the event whose ``residents`` is HANG_AT is
+journalled "started <residents>" and never finishes (0: none hangs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_runtime.kafka import EventRoutes, create_broker, subscribe_events
+from civicgrid_runtime.settings import ServiceSettings
+from tests.support.events import POPULATION_REPORTED
+
+
+async def main(bootstrap: str, topic: str, group: str, journal: Path, hang_at: int) -> None:
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=bootstrap,
+        service_name="batch-kill-test",
+        consumer_commit_interval_seconds=0.1,
+    )
+    broker = create_broker(settings)
+
+    async def handle(event: CloudEvent) -> None:
+        residents = event.data["residents"]
+        if residents == hang_at:
+            with journal.open("a") as out:
+                out.write(f"started {residents}\n")
+            await asyncio.Event().wait()
+        with journal.open("a") as out:
+            out.write(f"done {residents}\n")
+
+    subscribe_events(
+        broker, topics=[topic], group_id=group, routes=EventRoutes({POPULATION_REPORTED: handle})
+    )
+    await broker.start()
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    bootstrap, topic, group, journal, hang_at = sys.argv[1:6]
+    asyncio.run(main(bootstrap, topic, group, Path(journal), int(hang_at)))

@@ -1,0 +1,131 @@
+"""Batched consumption keeps at-least-once: commits cover finished records only; a kill replays the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_runtime.kafka import (
+    EventRoutes,
+    KafkaEventPublisher,
+    create_broker,
+    stop_broker,
+    subscribe_events,
+)
+from civicgrid_runtime.settings import ServiceSettings
+from tests.support.events import POPULATION_REPORTED, population_reported
+from tests.support.kafka import committed_offset, create_topics, wait_for
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _settings(bootstrap: str) -> ServiceSettings:
+    return ServiceSettings(
+        kafka_bootstrap_servers=bootstrap, service_name="tests", consumer_commit_interval_seconds=0.1
+    )
+
+
+async def _publish_residents(bootstrap: str, topic: str, residents: range) -> None:
+    broker = create_broker(_settings(bootstrap))
+    await broker.start()
+    try:
+        await KafkaEventPublisher(broker).publish_many(
+            [(topic, population_reported(residents=n)) for n in residents]
+        )
+    finally:
+        await stop_broker(broker)
+
+
+async def _committed_is(bootstrap: str, group: str, topic: str, expected: int) -> bool:
+    return await committed_offset(bootstrap, group, topic) == expected
+
+
+def _spawn(bootstrap: str, topic: str, group: str, journal: Path, hang_at: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.runtime.batch_consumer_process",
+            bootstrap,
+            topic,
+            group,
+            str(journal),
+            str(hang_at),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+    )
+
+
+def _journal(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+async def test_records_of_one_batch_are_committed_up_to_the_one_still_in_its_handler(kafka_bootstrap, unique):
+    topic, group = f"test.batchcommit.{unique}", f"batchcommit-{unique}"
+    await create_topics(kafka_bootstrap, topic)
+    await _publish_residents(kafka_bootstrap, topic, range(1, 11))
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(event: CloudEvent) -> None:
+        if event.data["residents"] == 6:
+            await release.wait()
+        handled.append(event.data["residents"])
+
+    broker = create_broker(_settings(kafka_bootstrap))
+    subscribe_events(
+        broker, topics=[topic], group_id=group, routes=EventRoutes({POPULATION_REPORTED: handle})
+    )
+    await broker.start()
+    try:
+        assert await wait_for(lambda: handled == [1, 2, 3, 4, 5], timeout=30)
+        assert await wait_for(lambda: _committed_is(kafka_bootstrap, group, topic, 5), timeout=15)
+        await asyncio.sleep(0.5)  # several commit intervals pass while record 6 is in its handler
+        assert await committed_offset(kafka_bootstrap, group, topic) == 5
+        release.set()
+        assert await wait_for(lambda: handled == list(range(1, 11)), timeout=30)
+        assert await wait_for(lambda: _committed_is(kafka_bootstrap, group, topic, 10), timeout=15)
+    finally:
+        release.set()
+        await stop_broker(broker)
+
+
+async def test_a_consumer_killed_mid_batch_loses_nothing_and_its_successor_skips_what_was_committed(
+    kafka_bootstrap, unique, tmp_path
+):
+    topic, group = f"test.batchkill.{unique}", f"batchkill-{unique}"
+    await create_topics(kafka_bootstrap, topic)
+    await _publish_residents(kafka_bootstrap, topic, range(1, 11))
+    first_journal, second_journal = tmp_path / "first.log", tmp_path / "second.log"
+
+    first = _spawn(kafka_bootstrap, topic, group, first_journal, hang_at=6)
+    try:
+        assert await wait_for(lambda: "started 6" in _journal(first_journal), timeout=60)
+        assert await wait_for(lambda: _committed_is(kafka_bootstrap, group, topic, 5), timeout=15)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert [line for line in _journal(first_journal) if line.startswith("done")] == [
+        f"done {n}" for n in range(1, 6)
+    ]
+
+    second = _spawn(kafka_bootstrap, topic, group, second_journal, hang_at=0)
+    try:
+        assert await wait_for(lambda: "done 10" in _journal(second_journal), timeout=60)
+        assert await wait_for(lambda: _committed_is(kafka_bootstrap, group, topic, 10), timeout=15)
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait()
+    assert _journal(second_journal) == [f"done {n}" for n in range(6, 11)], (
+        "the record in its handler at the kill and those after it are handled again; committed ones are not"
+    )
