@@ -590,3 +590,91 @@ async def sign_out(w: World, a: Actor, p: Persona) -> Call:
     return Call(
         "/auth/sign-out", {"refresh_token": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")}
     )
+
+
+# -- org-graph: households ------------------------------------------------------------------------------
+
+
+async def _fresh_household(w: World) -> str:
+    unit = os.urandom(4).hex()
+    await w.og(
+        "POST",
+        "/households",
+        json={
+            "building_code": w.building_a1,
+            "entrance": "1",
+            "unit_number": unit,
+            "exclusive_area_m2": 88.5,
+            "owner_person_ids": [w.person(Persona.RESIDENT)],
+            "resident_person_ids": [w.person(Persona.RESIDENT)],
+        },
+    )
+    return f"{w.building_a1}-U1-{unit}"
+
+
+@call("org-graph", "POST /households")
+async def register_household(w: World, a: Actor, p: Persona) -> Call:
+    body = {
+        "building_code": w.building_a1,
+        "entrance": "2",
+        "unit_number": os.urandom(4).hex(),
+        "exclusive_area_m2": 76.25,
+        "owner_person_ids": [w.person(Persona.RESIDENT)],
+    }
+    return Call("/households", body)
+
+
+@call("org-graph", "PATCH /households/{code}")
+async def change_household(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/households/{await _fresh_household(w)}", {"exclusive_area_m2": 90.25})
+
+
+@call("org-graph", "PUT /households/{code}/owners")
+async def set_owners(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/households/{await _fresh_household(w)}/owners", {"owner_person_ids": [w.person(p)]})
+
+
+@call("org-graph", "PUT /households/{code}/residents")
+async def set_residents(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/households/{await _fresh_household(w)}/residents", {"resident_person_ids": [w.person(p)]})
+
+
+@call("org-graph", "PUT /households/{code}/representative")
+async def set_representative(w: World, a: Actor, p: Persona) -> Call:
+    path = f"/households/{await _fresh_household(w)}/representative"
+    return Call(path, {"representative_person_id": w.person(p)})
+
+
+@call("org-graph", "DELETE /households/{code}")
+async def remove_household(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/households/{await _fresh_household(w)}")
+
+
+@call("org-graph", "GET /households/{code}")
+async def read_household(w: World, a: Actor, p: Persona) -> Call:
+    if "household" not in w.ids:
+        w.ids["household"] = await _fresh_household(w)
+    return Call(f"/households/{w.ids['household']}")
+
+
+@call("org-graph", "GET /buildings/{code}/households")
+async def building_households(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/buildings/{w.building_a1}/households")
+
+
+@call("org-graph", "GET /compounds/{code}/households")
+async def compound_households(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/compounds/{w.compound_a}/households", params={"limit": 10})
+
+
+@call("org-graph", "POST /imports/households")
+async def import_households(w: World, a: Actor, p: Persona) -> Call:
+    if "export-households" not in w.files:
+        await _fresh_household(w)  # the export must have a row to re-import
+    content = await _export(w, "households")
+    return Call("/imports/households", files={"file": ("households.csv", content, "text/csv")})
+
+
+@call("org-graph", "GET /exports/households")
+async def export_households(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/exports/households", params={"region": w.community_a, "format": "xlsx"})

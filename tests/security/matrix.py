@@ -184,3 +184,28 @@ MATRIX: dict[str, dict[str, Row]] = {
 
 def rows() -> list[tuple[str, str, Row]]:
     return [(service, route, row) for service, table in MATRIX.items() for route, row in table.items()]
+
+
+# -- org-graph: households (issue 11; docs/orggraph-households.md) -------------------------------------
+# Every household route is for the coordinators of the household's region (and admins); a household
+# roster file whose rows lie elsewhere is refused row by row (422), like the building roster.
+MATRIX["org-graph"].update(
+    {
+        "POST /households": Row(
+            STAFF, note="registers a unit of building A1 owned by community A's resident"
+        ),
+        "PATCH /households/{code}": Row(STAFF),
+        "PUT /households/{code}/owners": Row(STAFF),
+        "PUT /households/{code}/residents": Row(STAFF),
+        "PUT /households/{code}/representative": Row(STAFF),
+        "DELETE /households/{code}": Row(STAFF),
+        "GET /households/{code}": Row(STAFF),
+        "GET /buildings/{code}/households": Row(STAFF),
+        "GET /compounds/{code}/households": Row(STAFF),
+        "POST /imports/households": Row(
+            "ok ok 422 403 403 403 401",
+            note="re-imports community A's own household export; rows elsewhere: 422 per row",
+        ),
+        "GET /exports/households": Row(STAFF),
+    }
+)

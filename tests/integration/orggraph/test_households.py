@@ -7,11 +7,13 @@ import json
 import time
 from typing import Any
 
+import jsonschema
 import pytest
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from civicgrid_contracts.catalogue import parse_payload
+from civicgrid_contracts.cli import CONTRACTS_DIR
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events.households import HouseholdRegistered, HouseholdRemoved, HouseholdUpdated
 from civicgrid_runtime.auth import Role
@@ -20,6 +22,7 @@ from tests.integration.orggraph.conftest import Api, Community, NewCommunity, bu
 
 pytestmark = pytest.mark.integration
 TOPIC = "civicgrid.org.households.v1"
+SCHEMAS = CONTRACTS_DIR / "schemas"
 
 
 def unit(c: Community, entrance: str, number: str, area: float, **people: Any) -> dict[str, Any]:
@@ -94,6 +97,9 @@ async def test_a_coordinator_registers_changes_and_removes_a_household_and_each_
     assert gone.json()["active"] is False
 
     events = await published(orggraph_app, kafka_bootstrap, c.code, expected=4)
+    for event in events:  # the committed JSON Schemas accept what was published, as the models do
+        schema = json.loads((SCHEMAS / f"{event.type}.json").read_text(encoding="utf-8"))
+        jsonschema.Draft202012Validator(schema).validate(event.data)
     payloads = [parse_payload(e) for e in events]
     assert [type(p) for p in payloads] == [
         HouseholdRegistered,
