@@ -100,5 +100,5 @@ def test_prometheus_scrapes_each_service_at_metrics_and_loads_the_rules() -> Non
         assert (ROOT / rule_file).is_file(), rule_file
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     services = {static["labels"]["service"] for job in jobs.values() for static in job["static_configs"]}
-    assert services == {"org-graph", "resources", "notifications"}
+    assert services == {"org-graph", "resources", "notifications", "deliberation"}
     assert all(job["metrics_path"] == "/metrics" for job in jobs.values())
