@@ -21,8 +21,16 @@ ORGGRAPH_POPULATION = "org-graph.population"
 """org-graph's population statistics intake (entrypoints/consumers.py)."""
 NOTIFICATIONS_FACTS = "notifications.facts"
 """notifications' directory projection, recipients and messages (service_layer/notify.py)."""
+RESOURCES_RESOLUTIONS = "resources.deliberation"
+"""resources' intake of adopted resolutions onto the needs list (service_layer/needs.py)."""
 
-CONSUMERS: tuple[str, ...] = (RESOURCES_PLACES, RESOURCES_HOTLINE, ORGGRAPH_POPULATION, NOTIFICATIONS_FACTS)
+CONSUMERS: tuple[str, ...] = (
+    RESOURCES_PLACES,
+    RESOURCES_HOTLINE,
+    ORGGRAPH_POPULATION,
+    NOTIFICATIONS_FACTS,
+    RESOURCES_RESOLUTIONS,
+)
 
 _C = "community_code"
 
@@ -149,14 +157,27 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "cn.civicgrid.resources.request.evaluated.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.resources.request.reopened.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.resources.request.closed.v1": {NOTIFICATIONS_FACTS: (_C,)},
-    # -- deliberation (resources and notifications do not consume these yet) ---------------------
+    # -- deliberation (resources takes adopted resolutions; notifications none yet) ---------------
     "cn.civicgrid.deliberation.meeting.convened.v1": {},
     "cn.civicgrid.deliberation.meeting.held.v1": {},
     "cn.civicgrid.deliberation.topic.raised.v1": {},
     "cn.civicgrid.deliberation.topic.motion_reached.v1": {},
     "cn.civicgrid.deliberation.vote.opened.v1": {},
     "cn.civicgrid.deliberation.vote.closed.v1": {},
-    "cn.civicgrid.deliberation.resolution.adopted.v1": {},
+    "cn.civicgrid.deliberation.resolution.adopted.v1": {
+        RESOURCES_RESOLUTIONS: (
+            _C,
+            "resolution_id",
+            "title",
+            "summary",
+            "place_code",
+            "meeting_id",
+            "vote_id",
+            "topic_id",
+            "request_id",
+            "need_id",
+        ),
+    },
     "cn.civicgrid.deliberation.resolution.rejected.v1": {},
     "cn.civicgrid.deliberation.appraisal.published.v1": {},
     "cn.civicgrid.deliberation.disclosure.published.v1": {},

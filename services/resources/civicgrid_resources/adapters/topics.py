@@ -8,7 +8,8 @@ PLACES = "civicgrid.org.places.v1"
 HOTLINE = "municipal.hotline12345.requests.v1"
 DEPLOYMENT = "civicgrid.resources.deployment.v1"
 REQUESTS = "civicgrid.resources.requests.v1"
+DELIBERATION = "civicgrid.deliberation.v1"
 USED = (PLACES, HOTLINE, DEPLOYMENT, REQUESTS)
 """Created (with their dead-letter topics) at start, under this service's names for them."""
 
-__all__ = ["DEPLOYMENT", "HOTLINE", "PLACES", "REQUESTS", "USED", "Topics"]
+__all__ = ["DELIBERATION", "DEPLOYMENT", "HOTLINE", "PLACES", "REQUESTS", "USED", "Topics"]

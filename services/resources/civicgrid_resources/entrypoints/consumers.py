@@ -1,4 +1,5 @@
-"""Kafka consumers: org-graph's places (the local projection) and the 12345 hotline intake.
+"""Kafka consumers: org-graph's places (the local projection), the 12345 hotline intake and the
+resolutions adopted in deliberation (onto the needs list).
 
 Routing is data: event type → handler. Every handler is idempotent: the projection by event id
 (the inbox) and by only setting values, the hotline intake by ticket number. Bad hotline records go
@@ -11,11 +12,13 @@ from faststream.kafka import KafkaBroker
 
 from civicgrid_contracts.catalogue import all_specs, parse_payload, topic_for
 from civicgrid_contracts.envelope import CloudEvent
-from civicgrid_contracts.events import municipal, org
+from civicgrid_contracts.events import deliberation, municipal, org
 from civicgrid_contracts.events.base import EventPayload
-from civicgrid_resources.adapters.topics import HOTLINE, PLACES, Topics
+from civicgrid_resources.adapters.topics import DELIBERATION, HOTLINE, PLACES, Topics
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.intake import take_hotline_request
+from civicgrid_resources.service_layer.needs import take_resolution
+from civicgrid_resources.service_layer.ports import Cause
 from civicgrid_runtime.errors import PermanentFailure
 from civicgrid_runtime.idempotency import idempotent
 from civicgrid_runtime.kafka import EventHandler, EventRoutes, subscribe_events
@@ -62,6 +65,16 @@ def hotline_routes(ctx: Context) -> EventRoutes:
     return EventRoutes({taken: handle} | {spec.type: misrouted for spec in all_specs() if spec.type != taken})
 
 
+def resolution_routes(ctx: Context) -> EventRoutes:
+    adopted = deliberation.ResolutionAdopted
+
+    async def handle(event: CloudEvent) -> None:
+        cause = Cause(causation_id=event.id, correlation_id=event.correlationid or event.id)
+        await take_resolution(ctx, parse_payload(event, adopted), cause)
+
+    return EventRoutes({adopted.event_type: handle})  # idempotent by the need id it derives
+
+
 def subscribe(
     broker: KafkaBroker, ctx: Context, topics: Topics, group_id: str, hotline_consumers: int = 1
 ) -> None:
@@ -75,4 +88,10 @@ def subscribe(
         routes=hotline_routes(ctx),
         skip_unknown_types=False,
         consumers=hotline_consumers,  # partitions shared among them: intake runs that many at once
+    )
+    subscribe_events(
+        broker,
+        topics=[topics.name(DELIBERATION)],
+        group_id=f"{group_id}.deliberation",
+        routes=resolution_routes(ctx),
     )

@@ -6,8 +6,10 @@ claimant — two units racing for the last slot get one success and one 409.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
+from civicgrid_contracts.events.deliberation import ResolutionAdopted
 from civicgrid_resources.domain.deployment import (
     Offer,
     OfferKind,
@@ -19,7 +21,7 @@ from civicgrid_resources.domain.needs import Need, NeedClaim
 from civicgrid_resources.service_layer import points
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ids import new_id
-from civicgrid_resources.service_layer.ports import View
+from civicgrid_resources.service_layer.ports import Cause, View
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -38,6 +40,41 @@ async def publish_need(
     need = Need.publish(need_id or new_id("need"), community_code, title, description, tags, slots, ctx.now())
     await ctx.uow.add(need)
     return await ctx.views.need(need.need_id)
+
+
+async def take_resolution(ctx: Context, resolution: ResolutionAdopted, cause: Cause) -> None:
+    """A resolution adopted in deliberation (领办议定的民生实事) goes on its community's needs list, for a
+    team or a resource to claim. Idempotent: the need's id is derived from the resolution's."""
+    rid = resolution.resolution_id
+    need_id = f"need-{rid}" if len(rid) <= 59 else f"need-{hashlib.sha256(rid.encode()).hexdigest()[:40]}"
+    if await ctx.uow.needs.find(need_id) is not None:
+        return
+    decided_by = " ".join(
+        f"{label} {value}"
+        for label, value in (
+            ("meeting", resolution.meeting_id),
+            ("vote", resolution.vote_id),
+            ("topic", resolution.topic_id),
+            ("request", resolution.request_id),
+            ("need", resolution.need_id),
+        )
+        if value
+    )
+    where = f"resolution {resolution.resolution_id}; {decided_by}; {resolution.place_code}"
+    description = f"{resolution.summary[:7000]}\n({where})"
+    need = Need.publish(
+        need_id,
+        resolution.community_code,
+        resolution.title,
+        description.strip(),
+        ["resolution"],
+        1,
+        ctx.now(),
+    )
+    try:
+        await ctx.uow.add(need, cause)
+    except Conflict:
+        return  # taken meanwhile by a redelivery of the same event
 
 
 async def _may_see(ctx: Context, principal: Principal, need: Need) -> bool:
