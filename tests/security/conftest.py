@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 
 from civicgrid_runtime.auth import TokenIssuer
 from tests.e2e.processes import Stack
-from tests.security.stack import ORG_TOPICS, OrgBridge, Region, SecurityStack, supports_topic_suffix
+from tests.security.stack import Region, SecurityStack
 from tests.security.world import Api, World
 from tests.support.servers import Servers
 
@@ -46,19 +46,11 @@ async def security_stack(
     workdir = tmp_path_factory.mktemp("security-stack")
     stack = Stack(servers.kafka_bootstrap, servers.mongo_uri, servers.neo4j_uri, security_keys, workdir)
     built = SecurityStack(stack, Region())
-    bridge: OrgBridge | None = None
     try:
-        if not supports_topic_suffix("org-graph"):
-            bridge = OrgBridge(
-                servers.kafka_bootstrap, built.region.district, built.suffix, f"sec-bridge-{built.tag}"
-            )
-            bridge.start(ORG_TOPICS)
         await built.start()
         yield built
     finally:
         built.stop()
-        if bridge is not None:
-            bridge.stop()
         for name in built.stack.processes:
             await mongo_client.drop_database(built.database(name))
         for statement in CLEANUP:

@@ -1,24 +1,19 @@
 """The three services as processes for the security suite, isolated from every other stack.
 
-Each run gets its own MongoDB databases, consumer groups, a topic suffix (for every service whose settings
-offer ``topic_suffix``) and a region of its own (a random district code that no demo or other test uses),
-so nothing it writes reaches a developer's running stack: the shared Neo4j holds the run's places only
-under its own district prefix, and they are deleted at the end.
-
-Where a service cannot be given topics of its own yet, a small bridge copies org-graph's records about the
-run's district from the shared topics to the run's suffixed ones (nothing is ever written to a shared
-topic by this suite); ``missing_topic_isolation`` names those services so a test can fail on them.
+Each run gets its own MongoDB databases, consumer groups, a topic suffix for every service (``.sec<tag>``:
+every topic a service reads or writes, dead letters included) and a region of its own (a random district
+code that no demo or other test uses), so nothing it writes reaches a developer's running stack or another
+test run: the shared Neo4j holds the run's places only under its own district prefix, and they are deleted
+at the end. A service whose settings offer no ``topic_suffix`` would read and write the shared topics, so
+the run refuses to start (naming it) rather than touch them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import threading
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,6 +172,11 @@ class SecurityStack:
         return extra
 
     async def start(self) -> None:
+        missing = self.missing_topic_isolation()
+        if missing:
+            raise RuntimeError(
+                f"{missing} offer no topic_suffix: the run would read and write the shared topics"
+            )
         self.started_ms = int(time.time() * 1000)
         await self._create_topics()
         for service in SERVICES:
@@ -224,67 +224,3 @@ class SecurityStack:
 
     def stop(self) -> None:
         self.stack.stop_all()
-
-
-class OrgBridge:
-    """Copies org-graph's records about one district from the shared org topics to suffixed ones.
-
-    Needed only while org-graph cannot be given topics of its own (no ``topic_suffix`` setting): it
-    reads the shared topics from a group pinned at their end and writes only to the run's topics."""
-
-    def __init__(self, bootstrap: str, district: str, suffix: str, group: str) -> None:
-        self._bootstrap = bootstrap
-        self._district = district.encode()
-        self._suffix = suffix
-        self._group = group
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.forwarded = 0
-
-    def start(self, topics: Iterable[str]) -> None:
-        wanted = list(topics)
-        ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run(wanted, ready)), daemon=True)
-        self._thread.start()
-        if not ready.wait(60):
-            raise RuntimeError("the org-graph bridge did not start in 60 s")
-
-    async def _run(self, topics: list[str], ready: threading.Event) -> None:
-        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-        await start_group_at_end(self._bootstrap, self._group, topics)
-        consumer = AIOKafkaConsumer(
-            *topics,
-            bootstrap_servers=self._bootstrap,
-            group_id=self._group,
-            enable_auto_commit=True,
-            auto_offset_reset="earliest",
-        )
-        producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, acks="all")
-        await consumer.start()
-        await producer.start()
-        ready.set()
-        try:
-            while not self._stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200)
-                for records in batch.values():
-                    for record in records:
-                        if record.key is None or not record.key.startswith(self._district):
-                            continue
-                        await producer.send_and_wait(
-                            record.topic + self._suffix,
-                            record.value,
-                            key=record.key,
-                            headers=list(record.headers),
-                        )
-                        self.forwarded += 1
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-            with contextlib.suppress(Exception):
-                await producer.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)

@@ -405,11 +405,6 @@ async def test_canary_query_parameters_never_cause_a_server_error(canary_run: Ca
     assert not failed, "\n".join(failed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, open (issue 9 item 6): org-graph has no topic_suffix setting, so the population topic's "
-    "canaries are not fed",
-)
 async def test_every_inbound_topic_can_be_fed_without_touching_a_shared_topic(canary_run: CanaryRun) -> None:
     assert not canary_run.not_isolated, (
         "these consumers of inbound topics have no topic_suffix setting, so the canaries could only be "
