@@ -1,7 +1,8 @@
 """Who reads what: for every event type of the catalogue, each consumer and the payload fields it uses.
 
-Declared by hand from the consumers' code (resources' places projection and 12345 intake, org-graph's
-population intake, notifications' directory, recipients and rule templates) and checked by
+Declared by hand from the consumers' code (resources' places projection, 12345 intake and resolutions
+intake, org-graph's population intake, notifications' directory, recipients and rule templates,
+deliberation's organisation, post and household projections) and checked by
 ``tests/contract/test_consumer_fields.py``: every catalogued type has an entry, every field named here
 exists in the payload model, and every type a consumer's routes take is declared for it. An empty
 entry means "no consumer in CivicGrid yet: published for municipal systems".
@@ -23,6 +24,10 @@ NOTIFICATIONS_FACTS = "notifications.facts"
 """notifications' directory projection, recipients and messages (service_layer/notify.py)."""
 RESOURCES_RESOLUTIONS = "resources.deliberation"
 """resources' intake of adopted resolutions onto the needs list (service_layer/needs.py)."""
+DELIBERATION_ORG = "deliberation.org"
+"""deliberation's organisations and posts: who a meeting invites (service_layer/projections.py)."""
+DELIBERATION_HOUSEHOLDS = "deliberation.households"
+"""deliberation's households: a vote's roll, a topic's supporters (service_layer/projections.py)."""
 
 CONSUMERS: tuple[str, ...] = (
     RESOURCES_PLACES,
@@ -30,6 +35,8 @@ CONSUMERS: tuple[str, ...] = (
     ORGGRAPH_POPULATION,
     NOTIFICATIONS_FACTS,
     RESOURCES_RESOLUTIONS,
+    DELIBERATION_ORG,
+    DELIBERATION_HOUSEHOLDS,
 )
 
 _C = "community_code"
@@ -71,9 +78,11 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     # -- org-graph: organisations, people, posts -------------------------------------------------
     "cn.civicgrid.org.organisation.formed.v1": {
         NOTIFICATIONS_FACTS: (_C, "org_id", "kind", "name", "place_code"),
+        DELIBERATION_ORG: (_C, "org_id", "kind", "place_code", "parent_org_id"),
     },
     "cn.civicgrid.org.organisation.dissolved.v1": {
         NOTIFICATIONS_FACTS: (_C, "org_id"),
+        DELIBERATION_ORG: (_C, "org_id"),
     },
     "cn.civicgrid.org.organisation.updated.v1": {
         NOTIFICATIONS_FACTS: (_C,),
@@ -93,17 +102,48 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "start_date",
             "basis_reference",
         ),
+        DELIBERATION_ORG: (_C, "membership_id", "person_id", "post", "org_id", "place_code"),
     },
     "cn.civicgrid.org.membership.ended.v1": {
         NOTIFICATIONS_FACTS: (_C, "membership_id", "end_date", "reason"),
+        DELIBERATION_ORG: ("membership_id",),
     },
     "cn.civicgrid.org.cross_appointment.flagged.v1": {
         NOTIFICATIONS_FACTS: (_C, "person_id"),
     },
     # -- org-graph: households (deliberation's eligibility projection reads them) ------------------
-    "cn.civicgrid.org.household.registered.v1": {NOTIFICATIONS_FACTS: (_C,)},
-    "cn.civicgrid.org.household.updated.v1": {NOTIFICATIONS_FACTS: (_C,)},
-    "cn.civicgrid.org.household.removed.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.org.household.registered.v1": {
+        NOTIFICATIONS_FACTS: (_C,),
+        DELIBERATION_HOUSEHOLDS: (
+            _C,
+            "household_code",
+            "compound_code",
+            "building_code",
+            "exclusive_area_m2",
+            "owners",
+            "resident_person_ids",
+            "representative_person_id",
+            "version",
+        ),
+    },
+    "cn.civicgrid.org.household.updated.v1": {
+        NOTIFICATIONS_FACTS: (_C,),
+        DELIBERATION_HOUSEHOLDS: (
+            _C,
+            "household_code",
+            "compound_code",
+            "building_code",
+            "exclusive_area_m2",
+            "owners",
+            "resident_person_ids",
+            "representative_person_id",
+            "version",
+        ),
+    },
+    "cn.civicgrid.org.household.removed.v1": {
+        NOTIFICATIONS_FACTS: (_C,),
+        DELIBERATION_HOUSEHOLDS: ("household_code", "version"),
+    },
     # -- resources: deployment -------------------------------------------------------------------
     "cn.civicgrid.resources.resource.reported_in.v1": {
         NOTIFICATIONS_FACTS: (_C, "resource_id", "person_id", "display_name"),

@@ -18,6 +18,7 @@ from civicgrid_contracts.consumers import (
     consumers_of,
     types_consumed_by,
 )
+from civicgrid_deliberation.entrypoints import consumers as deliberation_consumers
 from civicgrid_notifications.domain.rules import load_default_rulebook
 from civicgrid_notifications.entrypoints import consumers as notifications_consumers
 from civicgrid_notifications.service_layer.notify import _SUBJECT_FIELDS
@@ -54,13 +55,14 @@ def subscribed_routes(monkeypatch: pytest.MonkeyPatch) -> dict[str, EventRoutes]
     def record(broker: object, *, group_id: str, routes: EventRoutes, **_: object) -> None:
         seen[group_id] = routes
 
-    for module in (resources_consumers, orggraph_consumers, notifications_consumers):
+    for module in (resources_consumers, orggraph_consumers, notifications_consumers, deliberation_consumers):
         monkeypatch.setattr(module, "subscribe_events", record)
     nothing = cast(Any, SimpleNamespace())
     topics = cast(Any, SimpleNamespace(name=lambda topic: topic))
     resources_consumers.subscribe(nothing, resources_context(), topics, "resources")
     orggraph_consumers.subscribe(nothing, nothing, "org-graph.population")
     notifications_consumers.subscribe(nothing, nothing, nothing, "notifications.facts")
+    deliberation_consumers.subscribe(nothing, nothing, nothing, "deliberation")
     return seen
 
 
