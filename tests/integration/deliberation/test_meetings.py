@@ -99,6 +99,10 @@ async def test_an_adopted_resolution_of_the_meeting_is_published_for_a_team_to_l
     repeat = await service.client.post(f"/meetings/{mid}/resolutions", json=body, headers=headers)
     assert repeat.status_code == 200
     assert repeat.json()["resolution_id"] == resolution.json()["resolution_id"]
+    other = await service.client.post(
+        f"/meetings/{mid}/resolutions", json={**body, "approve": 2}, headers=headers
+    )
+    assert other.status_code == 409
 
     rid = resolution.json()["resolution_id"]
     adopted = await deliberation_events(service, lambda h, d: h.get("ce_subject") == rid, expected=1)

@@ -11,7 +11,7 @@ from civicgrid_deliberation.domain.topics import Topic
 from civicgrid_deliberation.service_layer.context import Context, ensure_coordinator, fingerprint, new_id
 from civicgrid_deliberation.service_layer.ports import View
 from civicgrid_runtime.auth import Principal, Role
-from civicgrid_runtime.errors import InvalidInput, PermissionDenied
+from civicgrid_runtime.errors import Conflict, InvalidInput, PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -164,9 +164,12 @@ async def resolve(
     resolution_id = new_id("rs", principal, f"{meeting_id}\n{key}") if key else new_id("rs")
     existing = next((r for r in current.resolutions if r.resolution_id == resolution_id), None)
     if existing is not None:
-        return resolution_view(existing), False
+        return resolution_view(_same_request(existing, cmd)), False
 
-    def apply(m: Meeting) -> Resolution:
+    def apply(m: Meeting) -> tuple[Resolution, bool]:
+        recorded = next((r for r in m.resolutions if r.resolution_id == resolution_id), None)
+        if recorded is not None:  # a concurrent retry with the same key got there first
+            return _same_request(recorded, cmd), False
         return m.resolve(
             resolution_id,
             cmd.title,
@@ -177,14 +180,32 @@ async def resolve(
             cmd.topic_id,
             cmd.request_id,
             cmd.need_id,
-        )
+        ), True
 
-    _, resolution = await ctx.uow.change(Meeting, meeting_id, apply)
+    _, (resolution, new) = await ctx.uow.change(Meeting, meeting_id, apply)
+    if not new:
+        return resolution_view(resolution), False
     if cmd.topic_id:
         topic = await ctx.uow.find(Topic, cmd.topic_id)
         if topic is not None:
             await ctx.uow.change(Topic, cmd.topic_id, lambda t: t.decided())
     return resolution_view(resolution), True
+
+
+def _same_request(recorded: Resolution, cmd: PutResolution) -> Resolution:
+    d = recorded.decision
+    first = (
+        recorded.title,
+        recorded.summary,
+        d.approve,
+        d.oppose,
+        d.abstain,
+        recorded.topic_id,
+        recorded.request_id,
+    )
+    if first != (cmd.title, cmd.summary, cmd.approve, cmd.oppose, cmd.abstain, cmd.topic_id, cmd.request_id):
+        raise Conflict("this Idempotency-Key was used with another request body", field="Idempotency-Key")
+    return recorded
 
 
 async def close(ctx: Context, principal: Principal, meeting_id: str) -> View:
