@@ -273,6 +273,10 @@ async def hot_post(stack: FaultStack, effects: Effects, writers: int = 50) -> Ro
         row.notes.append(
             f"FAIL: {len(unnamed)} refusals without a rule, e.g. {unnamed[0].status} {unnamed[0].body}"
         )
+    unavailable = [o for o in ledger.outcomes if o.status is not None and o.status >= 500]
+    if unavailable:  # even a prompt 503: nothing is down, the writers only contend for one post
+        example = unavailable[0]
+        row.notes.append(f"FAIL: {len(unavailable)} of {writers} answered 5xx, e.g. {example.body}")
     return row
 
 

@@ -77,8 +77,14 @@ class Neo4jAvailability:
     Healthy, :meth:`watch` adds nothing (a writer may wait on a lock as long as it takes). Once a call
     found Neo4j unreachable, every call watched afterwards gets :data:`RECOVERY_DEADLINE_SECONDS`
     and, past it, is cancelled (the driver drops its connection; Neo4j rolls back what was not
-    committed) and raises :class:`StoreUnavailable`, answered 503 + ``Retry-After``. The deadline goes
-    away once a watched call succeeds :data:`RECOVERY_QUIET_SECONDS` after the last trouble.
+    committed) and raises :class:`StoreUnavailable`, answered 503 + ``Retry-After``. Calls already in
+    flight when the trouble is first seen get the same deadline, counted from their start (a write
+    sent just before Neo4j went down must not wait on it unbounded either).
+
+    Recovery ends once :data:`RECOVERY_QUIET_SECONDS` passed since the last trouble and a call was
+    answered after it; the calls then in flight lose their deadline. Trouble is an unreachable Neo4j,
+    or a deadline passed while no call at all was answered: a call that waited past it while others
+    were answered was queued behind them (contention on a hot post), which says Neo4j works.
     """
 
     def __init__(
@@ -91,6 +97,8 @@ class Neo4jAvailability:
         self.quiet_seconds = quiet_seconds
         self._clock = clock
         self._trouble_at: float | None = None
+        self._answered_at: float | None = None
+        self._in_flight: dict[asyncio.Timeout, float] = {}  # each call's scope: its start (loop time)
 
     @property
     def recovering(self) -> bool:
@@ -98,6 +106,7 @@ class Neo4jAvailability:
 
     def deadline(self) -> float | None:
         """Seconds a call may take now, or None (no limit) when Neo4j has been working."""
+        self._settle()
         return self.deadline_seconds if self._trouble_at is not None else None
 
     def trouble(self, error: BaseException | None = None) -> None:
@@ -109,28 +118,54 @@ class Neo4jAvailability:
                 "neo4j unreachable: its calls answer 503 after a deadline until it answers again",
                 deadline_seconds=self.deadline_seconds,
             )
+            self._reschedule(lambda started, now: max(now, started + self.deadline_seconds))
         self._trouble_at = self._clock()
 
     def answered(self) -> None:
         """A call succeeded (or Neo4j refused it for a reason of its own: it answered)."""
-        if self._trouble_at is not None and self._clock() - self._trouble_at >= self.quiet_seconds:
+        self._answered_at = self._clock()
+        self._settle()
+
+    def _settle(self) -> None:
+        """End recovery if Neo4j answered after the last trouble and the quiet time has passed."""
+        trouble, answered = self._trouble_at, self._answered_at
+        if trouble is None or answered is None or answered < trouble:
+            return
+        if self._clock() - trouble >= self.quiet_seconds:
             self._trouble_at = None
+            self._reschedule(lambda _started, _now: None)
             log.info("neo4j answers again: calls wait for it without a deadline")
+
+    def _reschedule(self, when: Callable[[float, float], float | None]) -> None:
+        """Move the deadline of every call in flight to ``when(its start, now)`` (loop times)."""
+        if not self._in_flight:
+            return
+        now = asyncio.get_running_loop().time()
+        for scope, started in self._in_flight.items():
+            if not scope.expired():
+                scope.reschedule(when(started, now))
 
     @asynccontextmanager
     async def watch(self) -> AsyncIterator[None]:
         """Around one unit of work: bounded while recovering; its outcome updates the state."""
         limit = self.deadline()
+        started = self._clock()
         try:
             async with asyncio.timeout(limit) as scope:
-                yield
+                self._in_flight[scope] = asyncio.get_running_loop().time()
+                try:
+                    yield
+                finally:
+                    del self._in_flight[scope]
         except TimeoutError as error:
-            self.trouble()
-            if scope.expired():
-                raise StoreUnavailable(
-                    f"neo4j did not answer within {limit} s (it is recovering from an outage)"
-                ) from error
-            raise
+            if not scope.expired():
+                self.trouble()  # a socket's own timeout: unreachable
+                raise
+            if self._answered_at is None or self._answered_at < started:
+                self.trouble()  # nothing was answered meanwhile: Neo4j does not answer
+            raise StoreUnavailable(
+                f"neo4j did not answer within {self.deadline_seconds} s (it is unreachable or recovering)"
+            ) from error
         except Exception as error:
             if _unreachable(error):
                 self.trouble()
