@@ -112,6 +112,19 @@ class Stack:
     workdir: Path
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    own_topics: bool = False
+    """Give the services topics of their own (``<topic>.e2e<suffix>``: nothing shared with any other
+    stack or test); off for suites that read and write the catalogue's topics of a stack of their own."""
+
+    @property
+    def topic_suffix(self) -> str:
+        return f".e2e{self.suffix}" if self.own_topics else ""
+
+    def topic(self, catalogue_topic: str) -> str:
+        """The name this stack's services use for a catalogue topic (its dead-letter topic too)."""
+        from civicgrid_runtime.topic_names import TopicNames
+
+        return TopicNames(self.topic_suffix).name(catalogue_topic)
 
     def database(self, name: str) -> str:
         return f"e2e_{name.replace('-', '_')}_{self.suffix}"
@@ -128,6 +141,7 @@ class Stack:
             f"{prefix}MONGO_URI": self.mongo_uri,
             f"{prefix}MONGO_DATABASE": self.database(name),
             f"{prefix}NEO4J_URI": self.neo4j_uri,
+            f"{prefix}TOPIC_SUFFIX": self.topic_suffix,
             "PYTHONUNBUFFERED": "1",
             **{f"{prefix}{k}": v for k, v in extra_env.items()},
         }
@@ -140,19 +154,23 @@ class Stack:
             process.stop()
 
 
-async def start_group_at_end(bootstrap: str, group: str, topics: list[str]) -> None:
+async def start_group_at_end(bootstrap: str, group: str, topics: list[str], suffix: str = "") -> None:
     """Commit the current end offsets for a new consumer group, so a service started with it reads only
     what is published from now on (and nothing published later is lost while it joins). The shared
     servers' topics hold every other test's history, which a group starting at ``earliest`` would
-    replay first."""
+    replay first. ``topics`` are catalogue names; with ``suffix`` (a stack's own topics) the group is
+    pinned on ``<topic><suffix>``."""
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition
 
     from civicgrid_runtime.kafka.topics import ensure_topics
+    from civicgrid_runtime.topic_names import TopicNames
 
     # On a fresh broker no service has created the catalogue's topics yet: create them here, with the
     # catalogue's partition counts, so the group's start is pinned on every partition.
-    await ensure_topics(bootstrap, topics)
+    names = TopicNames(suffix)
+    await ensure_topics(bootstrap, topics, topics=names)
+    topics = names.names(topics)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:

@@ -32,10 +32,12 @@ async def test_up_seeds_the_demo_once_and_a_renamed_demo_building_stays_renamed_
     # posts are ~290 more writes that add nothing to what is tested here.
     monkeypatch.setattr(demo_orggraph, "_organisations", lambda call: None)
     monkeypatch.setattr(demo_orggraph, "_people_and_posts", lambda call: None)
-    group = f"e2e-demo-{uuid.uuid4().hex[:10]}"
+    run = uuid.uuid4().hex[:10]
+    group, suffix = f"e2e-demo-{run}", f".e2e{run}"
     monkeypatch.setenv("CIVICGRID_ORGGRAPH_PORT", str(free_port()))
     monkeypatch.setenv("ORGGRAPH_CONSUMER_GROUP", group)
-    await start_group_at_end(servers.kafka_bootstrap, group, [POPULATION_TOPIC])
+    monkeypatch.setenv("ORGGRAPH_TOPIC_SUFFIX", suffix)  # its own topics: no other stack reads its events
+    await start_group_at_end(servers.kafka_bootstrap, group, [POPULATION_TOPIC], suffix)
     settings = Settings(cache_dir=tmp_path / "cache", state_dir=tmp_path / "state")  # markers, keys, pids
     env = {
         "CIVICGRID_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,

@@ -107,9 +107,11 @@ async def test_a_member_hears_of_their_appointment_and_a_request_travels_the_who
     og_process = stack.service("org-graph")
     rs_process = stack.service("resources", SLA_UTILITIES_SECONDS="8", SLA_SWEEP_INTERVAL_SECONDS="1")
     nt_process = stack.service("notifications")
-    await start_group_at_end(stack.kafka, f"{rs_process.env['RESOURCES_CONSUMER_GROUP']}.places", [PLACES])
     await start_group_at_end(
-        stack.kafka, nt_process.env["NOTIFICATIONS_CONSUMER_GROUP"], notification_topics()
+        stack.kafka, f"{rs_process.env['RESOURCES_CONSUMER_GROUP']}.places", [PLACES], stack.topic_suffix
+    )
+    await start_group_at_end(
+        stack.kafka, nt_process.env["NOTIFICATIONS_CONSUMER_GROUP"], notification_topics(), stack.topic_suffix
     )
     await asyncio.gather(*(asyncio.to_thread(p.start) for p in (og_process, rs_process, nt_process)))
     admin = issuer.mint("e2e-admin", [Role.ADMIN])

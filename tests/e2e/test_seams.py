@@ -1,7 +1,7 @@
 """The seams between services, end to end (issue 9 item 5): each fact reaches the service that needs it.
 
-The services run as processes over the real servers; every test starts its consumer groups at the end
-of the shared topics and reads what the services publish from the offsets taken before it acts.
+The services run as processes over the real servers, each test's on topics of its own; every test reads
+what the services publish from the offsets taken before it acts.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from civicgrid_contracts.events import municipal, org, resources
 from civicgrid_contracts.events.common import RequestKind, Urgency
 from civicgrid_runtime.auth import Role, TokenIssuer
 from civicgrid_runtime.kafka.topics import ensure_topics
+from civicgrid_runtime.topic_names import TopicNames
 from tests.e2e.processes import Stack, start_group_at_end
 from tests.e2e.test_journey import Api, register_community
 from tests.integration.notifications.harness import Kafka, eventually
@@ -42,10 +43,17 @@ def header(record: Record, name: str) -> str | None:
 
 
 @asynccontextmanager
-async def reading_from_now(bootstrap: str, topic: str) -> AsyncIterator[Callable[[], list[Record]]]:
-    """Read ``topic`` from its current end in the background; yields a view of what arrived since."""
-    await ensure_topics(bootstrap, [topic])
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def reading_from_now(stack: Stack, catalogue_topic: str) -> AsyncIterator[Callable[[], list[Record]]]:
+    """Read the stack's ``catalogue_topic`` from its current end in the background; yields a view of what
+    arrived since."""
+    bootstrap = stack.kafka
+    await ensure_topics(bootstrap, [catalogue_topic], topics=TopicNames(stack.topic_suffix))
+    topic = stack.topic(catalogue_topic)
+    # earliest: a reset started by assign() that lands after the seek below can only re-read (filtered
+    # out by the callers), never jump past a record published meanwhile
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     seen: list[Record] = []
     try:
@@ -98,7 +106,9 @@ async def test_a_buildings_first_grid_set_in_org_graph_lets_resources_take_reque
 ) -> None:
     og_process = stack.service("org-graph")
     rs_process = stack.service("resources")
-    await start_group_at_end(stack.kafka, f"{rs_process.env['RESOURCES_CONSUMER_GROUP']}.places", [PLACES])
+    await start_group_at_end(
+        stack.kafka, f"{rs_process.env['RESOURCES_CONSUMER_GROUP']}.places", [PLACES], stack.topic_suffix
+    )
     await asyncio.gather(*(asyncio.to_thread(p.start) for p in (og_process, rs_process)))
     admin = issuer.mint("e2e-admin", [Role.ADMIN])
     async with httpx.AsyncClient(timeout=30) as client:
@@ -148,7 +158,7 @@ async def test_a_population_report_sent_to_the_hotline_topic_is_dead_lettered_na
 ) -> None:
     rs_process = stack.service("resources")
     group = f"{rs_process.env['RESOURCES_CONSUMER_GROUP']}.hotline"
-    await start_group_at_end(stack.kafka, group, [HOTLINE])
+    await start_group_at_end(stack.kafka, group, [HOTLINE], stack.topic_suffix)
     await asyncio.to_thread(rs_process.start)
     community = "420106999001"
     report = new_event(
@@ -157,9 +167,11 @@ async def test_a_population_report_sent_to_the_hotline_topic_is_dead_lettered_na
         ),
         source="e2e/statistics",
     )
-    async with reading_from_now(stack.kafka, dead_letter_topic(HOTLINE)) as dead_letters:
+    async with reading_from_now(stack, dead_letter_topic(HOTLINE)) as dead_letters:
         record = report.to_kafka()
-        await kafka.producer.send_and_wait(HOTLINE, record.value, key=record.key, headers=record.headers)
+        await kafka.producer.send_and_wait(
+            stack.topic(HOTLINE), record.value, key=record.key, headers=record.headers
+        )
 
         def ours() -> list[Record]:
             return [r for r in dead_letters() if header(r, "ce_id") == report.id]
@@ -170,7 +182,7 @@ async def test_a_population_report_sent_to_the_hotline_topic_is_dead_lettered_na
         await eventually(arrived, timeout=45, what="the misrouted report on the hotline's dead-letter topic")
     dead = ours()[0]
     assert header(dead, "x-dlq-consumer-group") == group
-    assert header(dead, "x-dlq-original-topic") == HOTLINE
+    assert header(dead, "x-dlq-original-topic") == stack.topic(HOTLINE)
     reason = header(dead, "x-dlq-reason") or ""
     assert POPULATION in reason, reason
     assert municipal.PopulationReported.event_type in reason, reason
@@ -181,7 +193,9 @@ async def test_the_place_update_org_graph_derives_from_a_population_report_names
     stack: Stack, kafka: Kafka, issuer: TokenIssuer
 ) -> None:
     og_process = stack.service("org-graph")
-    await start_group_at_end(stack.kafka, og_process.env["ORGGRAPH_CONSUMER_GROUP"], [POPULATION])
+    await start_group_at_end(
+        stack.kafka, og_process.env["ORGGRAPH_CONSUMER_GROUP"], [POPULATION], stack.topic_suffix
+    )
     await asyncio.to_thread(og_process.start)
     admin = issuer.mint("e2e-admin", [Role.ADMIN])
     async with httpx.AsyncClient(timeout=30) as client:
@@ -194,7 +208,7 @@ async def test_the_place_update_org_graph_derives_from_a_population_report_names
         source="e2e/statistics",
         correlation_id=correlation,
     )
-    async with reading_from_now(stack.kafka, PLACES) as places:
+    async with reading_from_now(stack, PLACES) as places:
         await kafka.publish(report)
 
         def derived() -> list[Record]:
@@ -221,8 +235,8 @@ async def test_a_hotline_ticket_becomes_a_request_timed_by_the_ticket_whose_even
     og_process = stack.service("org-graph")
     rs_process = stack.service("resources")
     group = rs_process.env["RESOURCES_CONSUMER_GROUP"]
-    await start_group_at_end(stack.kafka, f"{group}.places", [PLACES])
-    await start_group_at_end(stack.kafka, f"{group}.hotline", [HOTLINE])
+    await start_group_at_end(stack.kafka, f"{group}.places", [PLACES], stack.topic_suffix)
+    await start_group_at_end(stack.kafka, f"{group}.hotline", [HOTLINE], stack.topic_suffix)
     await asyncio.gather(*(asyncio.to_thread(p.start) for p in (og_process, rs_process)))
     admin = issuer.mint("e2e-admin", [Role.ADMIN])
     async with httpx.AsyncClient(timeout=30) as client:
@@ -251,7 +265,7 @@ async def test_a_hotline_ticket_becomes_a_request_timed_by_the_ticket_whose_even
             correlation_id=correlation,
         )
         requests_topic = topic_for(resources.RequestReceived.event_type)
-        async with reading_from_now(stack.kafka, requests_topic) as published:
+        async with reading_from_now(stack, requests_topic) as published:
             await kafka.publish(ticket)
 
             def derived() -> list[Record]:
@@ -275,7 +289,9 @@ async def test_points_for_a_resolved_request_go_to_the_member_who_handled_it_not
 ) -> None:
     og_process = stack.service("org-graph")
     rs_process = stack.service("resources")
-    await start_group_at_end(stack.kafka, f"{rs_process.env['RESOURCES_CONSUMER_GROUP']}.places", [PLACES])
+    await start_group_at_end(
+        stack.kafka, f"{rs_process.env['RESOURCES_CONSUMER_GROUP']}.places", [PLACES], stack.topic_suffix
+    )
     await asyncio.gather(*(asyncio.to_thread(p.start) for p in (og_process, rs_process)))
     admin = issuer.mint("e2e-admin", [Role.ADMIN])
     async with httpx.AsyncClient(timeout=30) as client:
