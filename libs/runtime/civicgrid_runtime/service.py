@@ -24,6 +24,7 @@ in reverse).
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from civicgrid_runtime.auth.keys import read_public_key
 from civicgrid_runtime.http.app import create_service_app
 from civicgrid_runtime.http.health import HealthChecks, Probe
 from civicgrid_runtime.http.security import Authenticator
-from civicgrid_runtime.jobs import Job, Starter, periodic
+from civicgrid_runtime.jobs import Job, LeaseStore, MongoLeases, Starter, Stop, leased, periodic
 from civicgrid_runtime.kafka.broker import consumer_stalls, create_broker, stop_broker
 from civicgrid_runtime.kafka.publisher import KafkaEventPublisher
 from civicgrid_runtime.kafka.topics import (
@@ -66,6 +67,9 @@ class ServiceLifecycle:
     on_stop: list[Hook] = field(default_factory=list)
     background: list[Callable[[], Awaitable[Hook]]] = field(default_factory=list)
     stop_timeout_seconds: float = 15.0
+    leases: LeaseStore | None = None
+    """Where the periodic jobs' and the relay's leases live (one runner across replicas); None: every
+    instance runs them (a store without leases)."""
     topics: Sequence[str] = ()
     """Catalogue topics this service produces or consumes; created (with their ``.dlq``) at start,
     under the service's names for them (``settings.topic_suffix``). The catalogue topics its
@@ -103,7 +107,7 @@ class ServiceLifecycle:
         stoppers: list[Hook] = []
         if self.settings.run_background_workers:
             if self.relay is not None:
-                self.relay.start()
+                stoppers.append(await self.singleton("outbox-relay", self._relay_starter(self.relay))())
             for starter in self.background:
                 stoppers.append(await starter())
         log.info("service started", kafka=self.settings.kafka_bootstrap_servers)
@@ -112,8 +116,6 @@ class ServiceLifecycle:
         finally:
             for stop in reversed(stoppers):
                 await stop()
-            if self.relay is not None:
-                await self.relay.stop()
             try:
                 # Bounded: a consumer caught in a group rebalance can wait for minutes to leave; what
                 # it had not committed is simply read again by the group (at-least-once).
@@ -123,6 +125,28 @@ class ServiceLifecycle:
             for hook in reversed(self.on_stop):
                 await hook()
             log.info("service stopped")
+
+    def singleton(self, name: str, starter: Starter) -> Starter:
+        """``starter`` run by one instance at a time across the service's replicas: the holder of lease
+        ``name`` (scoped by the topic suffix) in :attr:`leases`; every instance when there is none."""
+
+        async def start() -> Stop:
+            if self.leases is None:
+                return await starter()
+            settings = self.settings
+            owner = f"{settings.service_name}@{settings.instance_id or socket.gethostname()}"
+            lease = name + settings.topic_suffix
+            return await leased(lease, self.leases, starter, owner=owner, ttl=settings.lease_ttl_seconds)()
+
+        return start
+
+    @staticmethod
+    def _relay_starter(relay: OutboxRelay) -> Starter:
+        async def start() -> Stop:
+            relay.start()
+            return relay.stop
+
+        return start
 
 
 def consumed_catalogue_topics(broker: KafkaBroker, settings: ServiceSettings) -> list[str]:
@@ -212,7 +236,14 @@ class Service:
             await ping(db)
 
         self.store("mongodb", ready, close=client.close)
+        if self.lifecycle.leases is None:
+            self.lifecycle.leases = MongoLeases(db["leases"])
         return db
+
+    def leases(self, store: LeaseStore) -> None:
+        """Where the periodic jobs' and the outbox relay's leases live (a service on MongoDB has them
+        in its database's ``leases`` collection without asking)."""
+        self.lifecycle.leases = store
 
     def outbox(self, store: OutboxStore) -> OutboxRelay:
         """The transactional outbox's relay for ``store`` (one per service), publishing through the
@@ -236,14 +267,22 @@ class Service:
     def on_stop(self, hook: Hook) -> None:
         self.lifecycle.on_stop.append(hook)
 
-    def periodic(self, name: str, job: Job, interval_seconds: float, *, first_after: float = 0.0) -> None:
+    def periodic(
+        self,
+        name: str,
+        job: Job,
+        interval_seconds: float,
+        *,
+        first_after: float = 0.0,
+        lease: str | None = None,
+    ) -> None:
         """A background job run every ``interval_seconds`` (again at once while it returns a positive
-        count), when the process runs background workers; runs counted in ``/metrics``."""
-        self.background(
-            periodic(
-                name, job, interval_seconds, first_after=first_after, observers=[self.metrics.observe_job]
-            )
+        count), when the process runs background workers; runs counted in ``/metrics``. Across replicas
+        one instance runs it: the holder of its lease (``lease``, by default the job's name)."""
+        job_loop = periodic(
+            name, job, interval_seconds, first_after=first_after, observers=[self.metrics.observe_job]
         )
+        self.background(self.lifecycle.singleton(lease or name, job_loop))
 
     def background(self, starter: Starter) -> None:
         """A background task of another shape (started after the broker, stopped before it)."""

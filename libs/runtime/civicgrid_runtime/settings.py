@@ -56,6 +56,13 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "civicgrid-dev"
     jwt_audience: str = "civicgrid"
     run_background_workers: bool = True
+    instance_id: str = Field(default="", max_length=200)
+    """Names this instance among a service's replicas (its lease owner); empty: the host name. Replicas
+    on one host need their own (``./civicgrid up --replicas`` sets ``<PREFIX>INSTANCE_ID``); a restarted
+    instance with the same id takes its leases back at once instead of waiting for them to expire."""
+    lease_ttl_seconds: float = Field(default=10.0, ge=1, le=600)
+    """How long a periodic job's (or the outbox relay's) lease lasts without renewal: the longest a
+    dead holder's jobs wait for another replica to take them over. Renewed every third of it."""
 
     def topic_names(self) -> TopicNames:
         """The topic names this service uses (catalogue names plus ``topic_suffix``)."""

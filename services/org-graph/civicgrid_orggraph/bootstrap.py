@@ -17,6 +17,7 @@ from civicgrid_orggraph.entrypoints.http_transfer import transfer_router
 from civicgrid_orggraph.entrypoints.http_writes import write_router
 from civicgrid_orggraph.entrypoints.redaction import install_redaction
 from civicgrid_orggraph.settings import OrgGraphSettings
+from civicgrid_runtime.jobs import Neo4jLeases
 from civicgrid_runtime.service import Service
 from civicgrid_runtime.settings import load_settings
 from civicgrid_runtime.stores.neo4j import Neo4jOutboxStore, create_driver, ensure_schema
@@ -43,13 +44,17 @@ def create_app(settings: OrgGraphSettings | None = None) -> FastAPI:
     )
     driver = create_driver(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password)
 
+    leases = Neo4jLeases(driver, settings.neo4j_database)  # the relay runs in one replica at a time
+
     async def start_store() -> None:
         await ensure_schema(driver, ORG_GRAPH_SCHEMA)
+        await leases.ensure_schema()
 
     async def neo4j_ready() -> None:
         await driver.verify_connectivity()
 
     service.store("neo4j", neo4j_ready, start=start_store, close=driver.close)
+    service.leases(leases)
     relay = service.outbox(Neo4jOutboxStore(driver, settings.neo4j_database))
     uow = Neo4jUnitOfWork(driver, settings.neo4j_database, on_commit=relay.notify)
     reader = Neo4jQueries(driver, settings.neo4j_database)
