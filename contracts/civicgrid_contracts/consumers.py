@@ -197,13 +197,15 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "cn.civicgrid.resources.request.evaluated.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.resources.request.reopened.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.resources.request.closed.v1": {NOTIFICATIONS_FACTS: (_C,)},
-    # -- deliberation (resources takes adopted resolutions; notifications none yet) ---------------
-    "cn.civicgrid.deliberation.meeting.convened.v1": {},
-    "cn.civicgrid.deliberation.meeting.held.v1": {},
-    "cn.civicgrid.deliberation.topic.raised.v1": {},
-    "cn.civicgrid.deliberation.topic.motion_reached.v1": {},
-    "cn.civicgrid.deliberation.vote.opened.v1": {},
-    "cn.civicgrid.deliberation.vote.closed.v1": {},
+    # -- deliberation (resources takes adopted resolutions; notifications tells participants and coordinators)
+    "cn.civicgrid.deliberation.meeting.convened.v1": {
+        NOTIFICATIONS_FACTS: (_C, "title", "meeting_type", "scheduled_for", "participant_person_ids"),
+    },
+    "cn.civicgrid.deliberation.meeting.held.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.deliberation.topic.raised.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.deliberation.topic.motion_reached.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.deliberation.vote.opened.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.deliberation.vote.closed.v1": {NOTIFICATIONS_FACTS: (_C, "compound_code", "outcome")},
     "cn.civicgrid.deliberation.resolution.adopted.v1": {
         RESOURCES_RESOLUTIONS: (
             _C,
@@ -217,10 +219,11 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "request_id",
             "need_id",
         ),
+        NOTIFICATIONS_FACTS: (_C, "title"),
     },
-    "cn.civicgrid.deliberation.resolution.rejected.v1": {},
-    "cn.civicgrid.deliberation.appraisal.published.v1": {},
-    "cn.civicgrid.deliberation.disclosure.published.v1": {},
+    "cn.civicgrid.deliberation.resolution.rejected.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.deliberation.appraisal.published.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.deliberation.disclosure.published.v1": {NOTIFICATIONS_FACTS: (_C,)},
     # -- notifications: delivery outcomes (for municipal systems and operations) -------------------
     "cn.civicgrid.notifications.notification.delivered.v1": {},
     "cn.civicgrid.notifications.notification.delivery_failed.v1": {},

@@ -25,6 +25,8 @@ class RecipientKind(StrEnum):
     COMMUNITY_COORDINATORS = "community_coordinators"
     REQUEST_RESIDENT = "request_resident"
     RESOURCE_PERSON = "resource_person"
+    EVENT_PARTICIPANTS = "event_participants"
+    """The persons the event itself names as participants (a meeting's invitees)."""
 
 
 @dataclass(frozen=True)

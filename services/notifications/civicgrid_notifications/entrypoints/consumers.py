@@ -1,4 +1,5 @@
-"""Kafka: org-graph and resources facts -> EventNotifier (routing as data, idempotent by event id)."""
+"""Kafka: org-graph, resources and deliberation facts -> EventNotifier (routing as data, idempotent by
+event id)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from civicgrid_runtime.kafka import EventRoutes, subscribe_events
 from civicgrid_runtime.kafka.consumer import topics_of
 
 CONSUMER = "notifications.facts"
-PRODUCERS = ("org-graph", "resources")
+PRODUCERS = ("org-graph", "resources", "deliberation")
 
 
 def consumed_event_types() -> list[str]:
-    """Every org-graph and resources event: all feed the projections, some also notify."""
+    """Every org-graph, resources and deliberation event: all feed the projections, some also notify."""
     owned = {t.name for t in all_topics() if t.owner in PRODUCERS and t.dead_letter_of is None}
     return [s.type for s in all_specs() if s.topic in owned]
 

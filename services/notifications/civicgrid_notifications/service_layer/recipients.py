@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from civicgrid_contracts.events import org, resources
+from civicgrid_contracts.events import deliberation, org, resources
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_notifications.domain.preferences import CHINA
 from civicgrid_notifications.domain.rules import RecipientKind, Rule, RuleBook
@@ -45,6 +45,8 @@ async def resolve_recipients(
         return persons
     if kind is RecipientKind.COMMUNITY_COORDINATORS:
         return await directory.community_coordinators(payload.community_code, book.coordinator_posts)
+    if kind is RecipientKind.EVENT_PARTICIPANTS:
+        return {str(p) for p in data.get("participant_person_ids") or []}
     if kind is RecipientKind.REQUEST_RESIDENT:
         request = await directory.request(str(data["request_id"]))
         return {request.resident_id} if request and request.resident_id else set()
@@ -78,8 +80,13 @@ async def template_values(
     if isinstance(payload, resources.TeamMemberAdded):
         name, _members = await directory.team(payload.team_id)
         values["team_name"] = name or payload.team_id
+    if isinstance(payload, deliberation.MeetingConvened):
+        values["scheduled_local"] = _local(payload.scheduled_for)
+        values["meeting_type_label"] = book.label("meeting_type", payload.meeting_type)
+    if isinstance(payload, deliberation.VoteClosed):
+        values["outcome_label"] = book.label("outcome", payload.outcome.value)
     request_id = values.get("request_id")
-    if isinstance(request_id, str):
+    if isinstance(request_id, str) and not isinstance(payload, deliberation.ResolutionAdopted):
         request = await directory.request(request_id)
         if request is not None:
             values.setdefault("summary", request.summary)
