@@ -46,6 +46,16 @@ _CE_HEADERS: dict[str, tuple[dict[str, Any], bool]] = {
         {"type": "string", "description": "The event or request that caused this one."},
         False,
     ),
+    "ce_traceparent": (
+        {
+            "type": "string",
+            "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+            "description": "W3C traceparent of the operation that created the event (CloudEvents "
+            "distributed-tracing extension); present when the producer traces.",
+        },
+        False,
+    ),
+    "ce_tracestate": ({"type": "string", "description": "W3C tracestate, with ce_traceparent."}, False),
     CONTENT_TYPE_HEADER: ({"const": JSON_CONTENT_TYPE}, True),
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -50,10 +50,38 @@ _HEADER_ATTRIBUTES = (
     "partitionkey",
     "correlationid",
     "causationid",
+    "traceparent",
+    "tracestate",
 )
 _REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time")
 KAFKA_HEADERS: tuple[str, ...] = (*(f"ce_{name}" for name in _HEADER_ATTRIBUTES), CONTENT_TYPE_HEADER)
 """Every header this binding writes (optional ``ce_`` headers are left out when the attribute is null)."""
+
+
+TraceSource = Callable[[], "tuple[str, str | None] | None"]
+_trace_source: TraceSource | None = None
+
+
+def set_trace_source(source: TraceSource | None) -> None:
+    """Where a new event takes its ``traceparent``/``tracestate`` (the CloudEvents distributed-tracing
+    extension) from: a callable giving the current trace context as W3C texts, or None. Set by the
+    runtime when tracing is on (``civicgrid_runtime.tracing``); while None, events carry neither."""
+    global _trace_source
+    _trace_source = source
+
+
+def _current_traceparent() -> str | None:
+    if _trace_source is None:
+        return None
+    found = _trace_source()
+    return found[0] if found else None
+
+
+def _current_tracestate() -> str | None:
+    if _trace_source is None:
+        return None
+    found = _trace_source()
+    return found[1] if found else None
 
 
 def schema_urn(event_type: str) -> str:
@@ -96,8 +124,8 @@ class KafkaRecord:
 
 class CloudEvent(BaseModel):
     """A CloudEvents 1.0 event with the CivicGrid extensions ``partitionkey``, ``correlationid`` and
-    ``causationid``. Build one with ``catalogue.new_event``; read its payload with
-    ``catalogue.parse_payload``.
+    ``causationid``, and the distributed-tracing extension (``traceparent``, ``tracestate``). Build
+    one with ``catalogue.new_event``; read its payload with ``catalogue.parse_payload``.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -118,6 +146,14 @@ class CloudEvent(BaseModel):
     correlationid: str | None = Field(default=None, description="The id shared by a whole conversation.")
     causationid: str | None = Field(
         default=None, description="The id of the event or request that caused this."
+    )
+    traceparent: str | None = Field(
+        default_factory=_current_traceparent,
+        description="W3C trace context of the operation that created the event (CloudEvents "
+        "distributed-tracing extension); set when the producer traces, else absent.",
+    )
+    tracestate: str | None = Field(
+        default_factory=_current_tracestate, description="W3C tracestate that goes with traceparent."
     )
     data: dict[str, Any]
 
@@ -146,6 +182,8 @@ class CloudEvent(BaseModel):
             "partitionkey": self.partitionkey,
             "correlationid": self.correlationid,
             "causationid": self.causationid,
+            "traceparent": self.traceparent,
+            "tracestate": self.tracestate,
         }
         headers = [(f"ce_{name}", value.encode()) for name, value in attributes.items() if value is not None]
         headers.append((CONTENT_TYPE_HEADER, self.datacontenttype.encode()))
@@ -244,6 +282,9 @@ def _validated(cls: type[CloudEvent], attributes: dict[str, Any], key: bytes | N
     if attributes["specversion"] != SPEC_VERSION:
         raise InvalidEvent(f"unsupported specversion {attributes['specversion']!r}: expected {SPEC_VERSION}")
     catalogue.spec_for(str(attributes["type"]))  # UnknownEventType if the catalogue does not list it
+    # A received event keeps the trace context it came with, never the receiver's current one.
+    attributes.setdefault("traceparent", None)
+    attributes.setdefault("tracestate", None)
     try:
         key_text = key.decode("utf-8") if key else None
     except UnicodeDecodeError:

@@ -154,8 +154,26 @@ def _is_outage(record: logging.LogRecord) -> bool:
     return any(marker in text for marker in _OUTAGE_MARKERS)
 
 
-def configure_logging(service: str, level: str = "INFO", json_output: bool = True) -> None:
-    """Route structlog and stdlib logging through one formatter with shared processors."""
+def _add_trace_ids(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """``trace_id`` and ``span_id`` of the span current when the line was logged, as the logging
+    instrumentation stamped them on the record (``otelTraceID``/``otelSpanID``; "0" outside a span)."""
+    record = event_dict.get("_record")
+    trace_id = getattr(record, "otelTraceID", "0")
+    if trace_id != "0":
+        event_dict.setdefault("trace_id", trace_id)
+        event_dict.setdefault("span_id", getattr(record, "otelSpanID", "0"))
+    return event_dict
+
+
+def configure_logging(
+    service: str, level: str = "INFO", json_output: bool = True, *, trace_ids: bool = False
+) -> None:
+    """Route structlog and stdlib logging through one formatter with shared processors.
+
+    ``trace_ids`` (tracing on, :mod:`civicgrid_runtime.tracing`): every line logged within a span
+    carries its ``trace_id`` and ``span_id`` (W3C hex), so logs and traces are found from each other."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -177,6 +195,7 @@ def configure_logging(service: str, level: str = "INFO", json_output: bool = Tru
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[
+            *([_add_trace_ids] if trace_ids else []),
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             _redact_personal_data,  # again: the traceback rendered just above

@@ -16,7 +16,8 @@ consumers, its jobs, its routes, its gauges) and returns :meth:`Service.app`::
 :class:`Service` wires: logging (``configure_logging``), the Kafka broker (``create_broker``: topic
 suffix, dead letters, offsets), the topics created at start (those produced and those subscribed),
 the outbox relay, health (``/healthz``, ``/readyz`` with ``kafka``, each store and ``consumers``),
-bearer-token auth, periodic jobs, ``/metrics`` and — not yet — tracing (:meth:`Service._trace`).
+bearer-token auth, periodic jobs, ``/metrics`` and tracing (:mod:`civicgrid_runtime.tracing`: on when
+``otlp_endpoint`` is set; :meth:`Service._trace`).
 :class:`ServiceLifecycle` is the lifespan underneath (start hooks, topics, broker, relay, jobs; stop
 in reverse).
 """
@@ -53,6 +54,7 @@ from civicgrid_runtime.metrics import ServiceMetrics
 from civicgrid_runtime.outbox import OutboxRelay, OutboxStore
 from civicgrid_runtime.settings import ServiceSettings
 from civicgrid_runtime.stores.mongo import create_client, ping
+from civicgrid_runtime.tracing import configure_tracing, flush, instrument_app
 
 Hook = Callable[[], Awaitable[None]]
 log = get_logger(__name__)
@@ -175,7 +177,10 @@ class Service:
         produces: Iterable[str] = (),
         version: str = "0.1.0",
     ) -> None:
-        configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        self.tracing = configure_tracing(settings)
+        configure_logging(
+            settings.service_name, settings.log_level, settings.log_json, trace_ids=self.tracing
+        )
         self.settings = settings
         self.title, self.description, self.version = title, description, version
         self.topic_names = settings.topic_names()
@@ -313,5 +318,14 @@ class Service:
         return app
 
     def _trace(self, app: FastAPI) -> None:
-        """Where OpenTelemetry tracing is installed (issue 12 item 3: off by default, OTLP endpoint from
-        settings, W3C traceparent in Kafka headers). Nothing yet."""
+        """OpenTelemetry, when ``otlp_endpoint`` is set (installed for the process in ``__init__``:
+        exporter, PyMongo, aiokafka, logging): a server span per request, and the spans still
+        buffered exported at stop. Off: nothing at all."""
+        if not self.tracing:
+            return
+        instrument_app(app)
+
+        async def flush_spans() -> None:
+            await asyncio.to_thread(flush)
+
+        self.lifecycle.on_stop.insert(0, flush_spans)  # stop hooks run in reverse: flushed last

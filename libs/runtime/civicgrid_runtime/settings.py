@@ -56,6 +56,11 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "civicgrid-dev"
     jwt_audience: str = "civicgrid"
     run_background_workers: bool = True
+    otlp_endpoint: str | None = Field(default=None, pattern=r"^(https?://\S+)?$")
+    """OpenTelemetry: where traces go over OTLP/HTTP (protobuf), e.g. http://otel-collector:4318 (the
+    path /v1/traces is added). Unset (the default): no tracing at all, no exporter, no instrumentation."""
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of new traces recorded (a trace started elsewhere follows its caller's decision)."""
     instance_id: str = Field(default="", max_length=200)
     """Names this instance among a service's replicas (its lease owner); empty: the host name. Replicas
     on one host need their own (``./civicgrid up --replicas`` sets ``<PREFIX>INSTANCE_ID``); a restarted

@@ -19,6 +19,7 @@ from structlog.contextvars import bind_contextvars, reset_contextvars
 from civicgrid_contracts.catalogue import redrive_topic
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.errors import UnknownEventType
+from civicgrid_runtime import tracing
 from civicgrid_runtime.correlation import CORRELATION_KEY
 from civicgrid_runtime.kafka.broker import dead_letter_policy, offset_tracker, topic_names
 from civicgrid_runtime.kafka.commits import OffsetTracker
@@ -180,7 +181,11 @@ def subscribe_events(
             return
         tokens = bind_contextvars(event_id=event.id, event_type=event.type)
         try:
-            await handler(event)
+            if tracing.ENABLED:  # the handler continues the record's trace
+                with tracing.processing(record, event, group_id):
+                    await handler(event)
+            else:
+                await handler(event)
         finally:
             reset_contextvars(**tokens)
 

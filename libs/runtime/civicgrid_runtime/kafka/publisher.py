@@ -18,6 +18,7 @@ from civicgrid_runtime.correlation import current_correlation_id
 from civicgrid_runtime.kafka.broker import topic_names
 from civicgrid_runtime.kafka.correlation import CORRELATION_HEADER
 from civicgrid_runtime.topic_names import TopicNames
+from civicgrid_runtime.tracing import event_context
 
 
 def _aiokafka_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
@@ -59,9 +60,12 @@ class KafkaEventPublisher:
             headers = record.headers
             if stamp is not None and event.correlationid is None:
                 headers.append((CORRELATION_HEADER, stamp))
-            futures.append(
-                await producer.send(self.topics.name(topic), record.value, key=record.key, headers=headers)
-            )
+            name = self.topics.name(topic)
+            if event.traceparent is None:  # always when tracing is off
+                futures.append(await producer.send(name, record.value, key=record.key, headers=headers))
+                continue
+            with event_context(event):  # the producer span joins the trace the event was made in
+                futures.append(await producer.send(name, record.value, key=record.key, headers=headers))
         await asyncio.gather(*futures)
 
     async def _publish_through_faststream(self, items: Sequence[tuple[str, CloudEvent]]) -> None:
