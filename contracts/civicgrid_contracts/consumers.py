@@ -113,7 +113,7 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     },
     # -- org-graph: households (deliberation's eligibility projection reads them) ------------------
     "cn.civicgrid.org.household.registered.v1": {
-        NOTIFICATIONS_FACTS: (_C,),
+        NOTIFICATIONS_FACTS: (_C, "household_code", "compound_code", "owners", "version"),
         DELIBERATION_HOUSEHOLDS: (
             _C,
             "household_code",
@@ -127,7 +127,7 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         ),
     },
     "cn.civicgrid.org.household.updated.v1": {
-        NOTIFICATIONS_FACTS: (_C,),
+        NOTIFICATIONS_FACTS: (_C, "household_code", "compound_code", "owners", "version"),
         DELIBERATION_HOUSEHOLDS: (
             _C,
             "household_code",
@@ -141,7 +141,7 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         ),
     },
     "cn.civicgrid.org.household.removed.v1": {
-        NOTIFICATIONS_FACTS: (_C,),
+        NOTIFICATIONS_FACTS: (_C, "household_code", "version"),
         DELIBERATION_HOUSEHOLDS: ("household_code", "version"),
     },
     # -- resources: deployment -------------------------------------------------------------------
@@ -204,7 +204,9 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "cn.civicgrid.deliberation.meeting.held.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.deliberation.topic.raised.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.deliberation.topic.motion_reached.v1": {NOTIFICATIONS_FACTS: (_C,)},
-    "cn.civicgrid.deliberation.vote.opened.v1": {NOTIFICATIONS_FACTS: (_C,)},
+    "cn.civicgrid.deliberation.vote.opened.v1": {
+        NOTIFICATIONS_FACTS: (_C, "compound_code", "title", "closes_at")
+    },
     "cn.civicgrid.deliberation.vote.closed.v1": {NOTIFICATIONS_FACTS: (_C, "compound_code", "outcome")},
     "cn.civicgrid.deliberation.resolution.adopted.v1": {
         RESOURCES_RESOLUTIONS: (

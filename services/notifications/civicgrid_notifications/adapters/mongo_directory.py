@@ -9,7 +9,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from civicgrid_contracts.envelope import CloudEvent
-from civicgrid_contracts.events import org, resources
+from civicgrid_contracts.events import households, org, resources
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_notifications.domain.model import Audience, AudienceKind
 from civicgrid_notifications.domain.request_status import STEP_EVENTS
@@ -32,6 +32,7 @@ class MongoDirectory:
         self.grid_members = db["grid_members"]
         self.teams = db["teams"]
         self.requests = db["requests"]
+        self.households = db["households"]
 
     async def ensure_indexes(self) -> None:
         await self.memberships.create_index([("person_id", 1)])
@@ -41,6 +42,7 @@ class MongoDirectory:
         await self.grid_members.create_index([("person_id", 1)])
         await self.teams.create_index([("grid_id", 1)])
         await self.resources.create_index([("person_id", 1)])
+        await self.households.create_index([("compound_code", 1)])
         await self._db["deferred"].create_index([("waiting_for", 1)])
         await self._db["deferred"].create_index([("created_at", 1)])
 
@@ -75,7 +77,12 @@ class MongoDirectory:
 
     async def _apply(self, event: CloudEvent, payload: EventPayload) -> None:
         c = payload.community_code
-        if isinstance(payload, org.PersonRegistered):
+        if isinstance(
+            payload,
+            households.HouseholdRegistered | households.HouseholdUpdated | households.HouseholdRemoved,
+        ):
+            await self._household(payload)
+        elif isinstance(payload, org.PersonRegistered):
             await self._set(
                 self.people, payload.person_id, community_code=c, display_name=payload.display_name
             )
@@ -197,6 +204,25 @@ class MongoDirectory:
             {"_id": request_id, "$or": [{"status_at": {"$lte": event.time}}, {"status_at": None}]},
             {"$set": {"status": status, "status_at": event.time}},
         )
+
+    async def _household(
+        self,
+        payload: households.HouseholdRegistered | households.HouseholdUpdated | households.HouseholdRemoved,
+    ) -> None:
+        """Owners per household (who hears of their compound's votes); full-state facts, by version."""
+        current = await self.households.find_one({"_id": payload.household_code}, {"version": 1})
+        if current is not None and current.get("version", 0) >= payload.version:
+            return
+        if isinstance(payload, households.HouseholdRemoved):
+            state: Document = {"removed": True, "owners": []}
+        else:
+            state = {"removed": False, "owners": [o.person_id for o in payload.owners]}
+            state["compound_code"] = payload.compound_code
+        await self._set(self.households, payload.household_code, version=payload.version, **state)
+
+    async def compound_owners(self, compound_code: str) -> set[str]:
+        found = self.households.find({"compound_code": compound_code, "removed": False}, {"owners": 1})
+        return {owner async for doc in found for owner in doc.get("owners", [])}
 
     @staticmethod
     async def _set(collection: Any, key: str, **fields: Any) -> None:

@@ -27,6 +27,8 @@ class RecipientKind(StrEnum):
     RESOURCE_PERSON = "resource_person"
     EVENT_PARTICIPANTS = "event_participants"
     """The persons the event itself names as participants (a meeting's invitees)."""
+    COMPOUND_OWNERS = "compound_owners"
+    """The owners of the households of the event's compound (those who may vote there)."""
 
 
 @dataclass(frozen=True)

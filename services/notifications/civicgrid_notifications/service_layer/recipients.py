@@ -45,6 +45,8 @@ async def resolve_recipients(
         return persons
     if kind is RecipientKind.COMMUNITY_COORDINATORS:
         return await directory.community_coordinators(payload.community_code, book.coordinator_posts)
+    if kind is RecipientKind.COMPOUND_OWNERS:
+        return await directory.compound_owners(str(data["compound_code"]))
     if kind is RecipientKind.EVENT_PARTICIPANTS:
         return {str(p) for p in data.get("participant_person_ids") or []}
     if kind is RecipientKind.REQUEST_RESIDENT:
@@ -83,6 +85,8 @@ async def template_values(
     if isinstance(payload, deliberation.MeetingConvened):
         values["scheduled_local"] = _local(payload.scheduled_for)
         values["meeting_type_label"] = book.label("meeting_type", payload.meeting_type)
+    if isinstance(payload, deliberation.VoteOpened):
+        values["closes_local"] = _local(payload.closes_at)
     if isinstance(payload, deliberation.VoteClosed):
         values["outcome_label"] = book.label("outcome", payload.outcome.value)
     request_id = values.get("request_id")
