@@ -29,7 +29,12 @@ from civicgrid_runtime.auth import Role, TokenIssuer
 from deploy.local.config import Settings
 from deploy.stack import services
 
-SEEDERS = {"org-graph": "demo_orggraph", "resources": "demo_resources", "notifications": "demo_notifications"}
+SEEDERS = {
+    "org-graph": "demo_orggraph",
+    "resources": "demo_resources",
+    "notifications": "demo_notifications",
+    "deliberation": "demo_deliberation",
+}
 
 
 def _seeder(module: str) -> Callable[[str, str], None] | None:
@@ -51,7 +56,12 @@ def _issuer(settings: Settings) -> TokenIssuer:
     )
 
 
-STORES = {"org-graph": "neo4j", "resources": "ferretdb", "notifications": "ferretdb"}
+STORES = {
+    "org-graph": "neo4j",
+    "resources": "ferretdb",
+    "notifications": "ferretdb",
+    "deliberation": "ferretdb",
+}
 """The local server whose data each service's demo lives in (the marker sits in its state directory)."""
 
 
