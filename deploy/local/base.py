@@ -29,6 +29,11 @@ class LocalServer(ABC):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
+    @property
+    def kind(self) -> str:
+        """Which server this is (``kafka`` for every node of a Kafka cluster)."""
+        return self.name
+
     # --- locations -------------------------------------------------------------------------
     @property
     def cache_root(self) -> Path:

@@ -68,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="which set of servers: dev (./civicgrid up; default), test (the test suite's, in "
         "$CIVICGRID_STATE/test, ports + 10000) or faults (the fault suite's, ports + 20000)",
     )
+    stack.add_argument(
+        "--kafka-brokers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Kafka as a KRaft cluster of N nodes (node i on the Kafka ports + 2(i-1); topics replicated 3 "
+        "times, min.insync.replicas 2, from 3 nodes on). Default: $CIVICGRID_KAFKA_BROKERS, else the size "
+        "the stack's Kafka was formatted for, else 1",
+    )
 
     p = sub.add_parser("up", parents=[stack], help="install (first run), start and wait until healthy")
     p.add_argument("names", nargs="*", metavar="NAME", help=f"servers to start ({names}; default all)")
@@ -81,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="exit with status 1 unless all are healthy")
 
     p = sub.add_parser("logs", parents=[stack], help="print a server's log")
-    p.add_argument("name", choices=servers.NAMES)
+    p.add_argument("name", help=f"{names}, or a Kafka cluster's node kafka-2, kafka-3...")
     p.add_argument("-n", "--lines", type=int, default=50, help="how many last lines (default 50)")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
 
@@ -98,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env().for_stack(args.stack)
+    settings = Settings.from_env().for_stack(args.stack).with_kafka_brokers(args.kafka_brokers)
     command: str = args.command
     if command == "up":
         env = servers.up(args.names, settings=settings, timeout=args.timeout)
@@ -111,7 +120,12 @@ def run(args: argparse.Namespace) -> int:
         if args.check and not all(r.healthy for r in rows):
             return EXIT_FAILURE
     elif command == "logs":
-        server = servers.make_servers([args.name], settings)[0]
+        kind = "kafka" if args.name.startswith("kafka-") else args.name
+        matching = [s for s in servers.make_servers([kind], settings) if s.name == args.name]
+        if not matching:
+            print(f"no server {args.name} in this stack", file=sys.stderr)
+            return EXIT_FAILURE
+        server = matching[0]
         if not server.log_path.exists():
             print(f"{args.name}: no log yet at {server.log_path}", file=sys.stderr)
             return EXIT_FAILURE

@@ -1,4 +1,5 @@
-"""Apache Kafka in KRaft mode (one combined broker + controller) from Maven Central jars."""
+"""Apache Kafka in KRaft mode from Maven Central jars: one combined broker + controller, or a cluster of
+such nodes (``Settings.kafka_brokers``) with a static controller quorum of all of them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from typing import ClassVar
 
 from deploy.local import maven, probes
 from deploy.local.base import MavenServer, Report
@@ -20,6 +22,7 @@ DEPENDENCIES: list[maven.Coordinate] = [
     ("org.apache.logging.log4j", "log4j-slf4j-impl", LOG4J_VERSION),
 ]
 HEAP = ["-Xms256m", "-Xmx768m"]
+CLUSTER_HEAP = ["-Xms192m", "-Xmx512m"]  # per node of a cluster
 JVM_OPTS = [
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
@@ -30,12 +33,34 @@ JVM_OPTS = [
 NODE_ID = 1
 
 
-def render_server_properties(port: int, controller_port: int, log_dir: Path) -> str:
-    """server.properties for a single combined KRaft node listening on loopback only."""
+def replication_of(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) for a cluster of ``brokers``: 3 and 2 from three
+    brokers on (one broker may be lost without losing an acknowledged write or refusing writes)."""
+    factor = min(3, brokers)
+    return factor, 2 if factor >= 3 else 1
+
+
+def render_server_properties(
+    port: int,
+    controller_port: int,
+    log_dir: Path,
+    *,
+    node_id: int = NODE_ID,
+    voters: dict[int, int] | None = None,
+) -> str:
+    """server.properties for a combined KRaft node listening on loopback only: alone (dynamic quorum
+    of itself), or one of ``voters`` (node id -> controller port, a static quorum)."""
+    brokers = len(voters) if voters else 1
+    factor, min_isr = replication_of(brokers)
+    quorum = (
+        {"controller.quorum.voters": ",".join(f"{n}@{HOST}:{p}" for n, p in sorted(voters.items()))}
+        if voters
+        else {"controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}"}
+    )
     props = {
         "process.roles": "broker,controller",
-        "node.id": str(NODE_ID),
-        "controller.quorum.bootstrap.servers": f"{HOST}:{controller_port}",
+        "node.id": str(node_id),
+        **quorum,
         "listeners": f"PLAINTEXT://{HOST}:{port},CONTROLLER://{HOST}:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://{HOST}:{port}",
         "controller.listener.names": "CONTROLLER",
@@ -44,12 +69,14 @@ def render_server_properties(port: int, controller_port: int, log_dir: Path) -> 
         "log.dirs": str(log_dir),
         "num.partitions": "3",
         "auto.create.topics.enable": "true",
-        "offsets.topic.replication.factor": "1",
+        "default.replication.factor": str(factor),
+        "min.insync.replicas": str(min_isr),
+        "offsets.topic.replication.factor": str(factor),
         "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "transaction.state.log.replication.factor": str(factor),
+        "transaction.state.log.min.isr": str(min_isr),
+        "share.coordinator.state.topic.replication.factor": str(factor),
+        "share.coordinator.state.topic.min.isr": str(min_isr),
         "group.initial.rebalance.delay.ms": "0",
         "log.retention.hours": "168",
     }
@@ -96,6 +123,8 @@ def new_cluster_id() -> str:
 
 
 class KafkaServer(MavenServer):
+    """Kafka node 1 (``kafka``; the only one unless ``Settings.kafka_brokers`` > 1)."""
+
     artifact_id = "kafka-runtime"
     display_name = "Kafka"
     dependencies = DEPENDENCIES
@@ -103,23 +132,49 @@ class KafkaServer(MavenServer):
     version = KAFKA_VERSION
     start_timeout = 120.0
     stop_timeout = 45.0
+    node_id: ClassVar[int] = NODE_ID
+
+    @classmethod
+    def node(cls, node_id: int) -> type[KafkaServer]:
+        """The server class of cluster node ``node_id`` (``kafka-2``, ``kafka-3``...)."""
+        if node_id == NODE_ID:
+            return cls
+        return type(f"KafkaNode{node_id}", (cls,), {"name": f"kafka-{node_id}", "node_id": node_id})
+
+    @property
+    def kind(self) -> str:
+        return "kafka"
+
+    @property
+    def cache_root(self) -> Path:
+        return self.settings.cache_dir / "kafka" / self.version  # one install for every node
+
+    @property
+    def brokers(self) -> int:
+        return self.settings.kafka_brokers
 
     @property
     def port(self) -> int:
-        return self.settings.kafka_port
+        return self.settings.kafka_node_ports(self.node_id)[0]
+
+    @property
+    def controller_port(self) -> int:
+        return self.settings.kafka_node_ports(self.node_id)[1]
 
     @property
     def port_variable(self) -> str:
         return "CIVICGRID_KAFKA_PORT"
 
     def ports(self) -> dict[int, str]:
-        return {
-            self.port: self.port_variable,
-            self.settings.kafka_controller_port: "CIVICGRID_KAFKA_CONTROLLER_PORT",
-        }
+        return {self.port: self.port_variable, self.controller_port: "CIVICGRID_KAFKA_CONTROLLER_PORT"}
 
     def connection_env(self) -> dict[str, str]:
-        return {"CIVICGRID_KAFKA_BOOTSTRAP": self.address}
+        return {"CIVICGRID_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap}
+
+    def voters(self) -> dict[int, int] | None:
+        if self.brokers == 1:
+            return None
+        return {n: self.settings.kafka_node_ports(n)[1] for n in range(1, self.brokers + 1)}
 
     # --- paths -----------------------------------------------------------------------------
     @property
@@ -153,27 +208,35 @@ class KafkaServer(MavenServer):
     def prepare(self, tools: Mapping[str, str], report: Report) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.properties_path.write_text(
-            render_server_properties(self.port, self.settings.kafka_controller_port, self.data_dir)
+            render_server_properties(
+                self.port, self.controller_port, self.data_dir, node_id=self.node_id, voters=self.voters()
+            )
         )
         self.log4j_path.write_text(render_log4j2())
-        controller_port = self.settings.kafka_controller_port
+        controller_port = self.controller_port
         if (self.data_dir / "meta.properties").is_file():
             stamp = self._read_stamp()
             if stamp is not None and stamp.get("controller_port") != controller_port:
                 raise BuildError(
-                    f"kafka: its data in {self.data_dir} was formatted for controller port "
+                    f"{self.name}: its data in {self.data_dir} was formatted for controller port "
                     f"{stamp.get('controller_port')}, now CIVICGRID_KAFKA_CONTROLLER_PORT={controller_port}. "
                     "Either set the old port again or wipe the data: python -m deploy.local reset kafka"
                 )
+            if stamp is not None and stamp.get("brokers", 1) != self.brokers:
+                raise BuildError(
+                    f"{self.name}: its data in {self.data_dir} was formatted for a cluster of "
+                    f"{stamp.get('brokers', 1)} broker(s), now {self.brokers} are asked for. Either ask for "
+                    f"{stamp.get('brokers', 1)} again or wipe the data: python -m deploy.local reset kafka"
+                )
             return
-        cluster_id = new_cluster_id()
-        report(f"kafka: formatting KRaft storage in {self.data_dir} (cluster id {cluster_id})")
+        cluster_id = self._cluster_id()
+        report(f"{self.name}: formatting KRaft storage in {self.data_dir} (cluster id {cluster_id})")
         run_step(
             [
                 *self._java(tools, ["-Xmx256m"]),
                 "kafka.tools.StorageTool",
                 "format",
-                "--standalone",
+                *(["--standalone"] if self.brokers == 1 else []),
                 "-t",
                 cluster_id,
                 "-c",
@@ -184,9 +247,20 @@ class KafkaServer(MavenServer):
             log_path=self.log_path,
             timeout=300,
         )
-        self.format_stamp.write_text(
-            json.dumps({"cluster_id": cluster_id, "controller_port": controller_port}) + "\n"
-        )
+        stamp = {"cluster_id": cluster_id, "controller_port": controller_port, "brokers": self.brokers}
+        self.format_stamp.write_text(json.dumps(stamp) + "\n")
+
+    def _cluster_id(self) -> str:
+        """Node 1 makes the cluster id (it is formatted first); the other nodes of a cluster take it."""
+        shared = self.settings.state_dir / "kafka" / "cluster-id"
+        if self.node_id == NODE_ID:
+            cluster_id = new_cluster_id()
+            shared.parent.mkdir(parents=True, exist_ok=True)
+            shared.write_text(cluster_id + "\n")
+            return cluster_id
+        if not shared.is_file():
+            raise BuildError(f"{self.name}: node 1 (kafka) was never formatted; start the cluster: up kafka")
+        return shared.read_text().strip()
 
     def _read_stamp(self) -> dict[str, object] | None:
         try:
@@ -196,7 +270,8 @@ class KafkaServer(MavenServer):
         return data if isinstance(data, dict) else None
 
     def argv(self, tools: Mapping[str, str]) -> list[str]:
-        return [*self._java(tools, HEAP), "kafka.Kafka", str(self.properties_path)]
+        heap = HEAP if self.brokers == 1 else CLUSTER_HEAP
+        return [*self._java(tools, heap), "kafka.Kafka", str(self.properties_path)]
 
     def healthy(self) -> bool:
         return probes.kafka_ready(HOST, self.port)

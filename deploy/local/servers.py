@@ -57,7 +57,14 @@ def select(names: Iterable[str] | None) -> list[str]:
 
 
 def make_servers(names: Iterable[str] | None, settings: Settings) -> list[LocalServer]:
-    return [SERVER_TYPES[n](settings) for n in select(names)]
+    """The servers named (``kafka``: every node of the Kafka cluster, see ``Settings.kafka_brokers``)."""
+    result: list[LocalServer] = []
+    for name in select(names):
+        if name == "kafka":
+            result += [KafkaServer.node(n)(settings) for n in range(1, settings.kafka_brokers + 1)]
+        else:
+            result.append(SERVER_TYPES[name](settings))
+    return result
 
 
 def connection_env(names: Iterable[str] | None = None, settings: Settings | None = None) -> dict[str, str]:
@@ -137,15 +144,14 @@ def up(
     """
     settings = settings or Settings.from_env()
     servers = make_servers(names, settings)
-    by_name = {s.name: s for s in servers}
-    ordered = [by_name[n] for n in START_ORDER if n in by_name]
+    ordered = sorted(servers, key=lambda s: START_ORDER.index(s.kind))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(_state_lock(settings)):
         to_start = [s for s in ordered if processes.read_pid(s.pid_path) is None]
         tools: dict[str, str] = {}
         if to_start:
             tools = toolchain.require(
-                required_tools(to_start), needed_for=[n for n in NAMES if n in {s.name for s in to_start}]
+                required_tools(to_start), needed_for=[n for n in NAMES if n in {s.kind for s in to_start}]
             )
             if "java" in tools:
                 toolchain.check_java(tools["java"])

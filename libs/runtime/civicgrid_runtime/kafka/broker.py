@@ -53,7 +53,8 @@ def create_broker(
         max_pending=settings.consumer_commit_every, interval=settings.consumer_commit_interval_seconds
     )
     broker = KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        # A list: FastStream hands a string to aiokafka as one host, "a:9092,b:9094" included.
+        [server.strip() for server in settings.kafka_bootstrap_servers.split(",") if server.strip()],
         client_id=settings.kafka_client_id or settings.service_name,
         acks="all",
         enable_idempotence=True,

@@ -1,4 +1,8 @@
-"""Creating the catalogue's topics (and their dead-letter topics) with their partition counts."""
+"""Creating the catalogue's topics (and their dead-letter topics) with their partition counts.
+
+Replication follows the cluster: a topic gets ``min(3, brokers)`` replicas and, from three replicas on,
+``min.insync.replicas=2``, so with the producers' ``acks=all`` an acknowledged record is on two brokers
+and one broker may be lost without losing it or refusing writes (:func:`replication_for`)."""
 
 from __future__ import annotations
 
@@ -15,18 +19,35 @@ from civicgrid_runtime.topic_names import TopicNames
 
 log = get_logger(__name__)
 
+MAX_REPLICATION = 3
+
+
+def replication_for(brokers: int) -> tuple[int, dict[str, str]]:
+    """(replication factor, topic configs) for a cluster of ``brokers``."""
+    factor = max(1, min(MAX_REPLICATION, brokers))
+    configs = {"min.insync.replicas": "2"} if factor >= MAX_REPLICATION else {}
+    return factor, configs
+
+
+async def _replication(admin: AIOKafkaAdminClient, wanted: int | None) -> tuple[int, dict[str, str]]:
+    if wanted is not None:
+        return wanted, {"min.insync.replicas": "2"} if wanted >= MAX_REPLICATION else {}
+    cluster = await admin.describe_cluster()
+    return replication_for(len(cluster.get("brokers", ())) or 1)
+
 
 async def ensure_topics(
     bootstrap_servers: str,
     names: Iterable[str],
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
     *,
     topics: TopicNames | None = None,
 ) -> list[str]:
     """Create the named catalogue topics that do not exist yet; returns the ones created.
 
     With ``topics`` (a service's :class:`TopicNames`) each is created under the service's name for it,
-    with the catalogue's partition count."""
+    with the catalogue's partition count. ``replication_factor`` None: from the cluster's size
+    (:func:`replication_for`)."""
     mapping = topics or TopicNames()
     requested = set(names)
     catalogue = {t.name: t for t in all_topics()}
@@ -40,11 +61,14 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = sorted(set(wanted) - existing)
         if missing:
+            factor, configs = await _replication(admin, replication_factor)
             # Another instance may have created one meanwhile.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [
-                        NewTopic(n, num_partitions=wanted[n], replication_factor=replication_factor)
+                        NewTopic(
+                            n, num_partitions=wanted[n], replication_factor=factor, topic_configs=configs
+                        )
                         for n in missing
                     ],
                     validate_only=False,
@@ -79,10 +103,14 @@ async def ensure_redrive_topics(bootstrap_servers: str, names: Iterable[str]) ->
     try:
         missing = sorted(wanted - set(await admin.list_topics()))
         if missing:
+            factor, configs = await _replication(admin, None)
             # Another instance may have created one meanwhile.
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(n, num_partitions=1, replication_factor=1) for n in missing]
+                    [
+                        NewTopic(n, num_partitions=1, replication_factor=factor, topic_configs=configs)
+                        for n in missing
+                    ]
                 )
             log.info("created redrive topics", topics=missing)
         return missing
