@@ -33,9 +33,9 @@ def _prefixed(prefix: str) -> Callable[[str], None]:
     return say
 
 
-def _servers_up() -> dict[str, str]:
+def _servers_up(settings: Settings | None = None) -> dict[str, str]:
     try:
-        return local_servers.up(report=_say)
+        return local_servers.up(settings=settings, report=_say)
     except ToolchainError as error:
         sys.exit(str(error))
 
@@ -48,35 +48,53 @@ def start_services(
     reseed: bool = False,
     names: Sequence[str] | None = None,
     report: Callable[[str], None] = _say,
+    replicas: int | None = None,
 ) -> dict[str, str]:
     """Start the services (all, or ``names``) that are not running, each until ready, then seed the demo
-    where it was never seeded (or again with ``reseed``). Running services and seeded data are left alone."""
+    where it was never seeded (or again with ``reseed``). Running services and seeded data are left alone.
+
+    With ``replicas`` each service runs as that many instances (ports + 100 each, see
+    :mod:`deploy.stack.services`) and replicas above it are stopped; without, the first instance is
+    started and the others left as they are. The URLs returned are the first instances'."""
     from deploy.stack import demo
 
-    urls = {}
+    urls: dict[str, str] = {}
     for spec in services.SERVICES:
         if names is not None and spec.name not in names:
             continue
-        if services.is_running(spec, settings):
-            report(f"{spec.name}: already running")
-        else:
-            report(f"{spec.name}: starting")
-        urls[spec.name] = services.start(spec, servers, settings)
-        report(f"{spec.name}: ready at {urls[spec.name]}")
+        for replica in range(1, (replicas or 1) + 1):
+            instance = spec.instance(replica)
+            if services.is_running(spec, settings, replica):
+                report(f"{instance}: already running")
+            else:
+                report(f"{instance}: starting")
+            url = services.start(spec, servers, settings, replica=replica)
+            urls.setdefault(spec.name, url)
+            report(f"{instance}: ready at {url}")
+        if replicas is not None:
+            for extra in services.running_replicas(spec, settings):
+                if extra > replicas and services.stop(spec, settings, extra):
+                    report(f"{spec.instance(extra)}: stopped (above --replicas {replicas})")
     if seed:
         demo.seed(urls, settings, again=reseed, report=report)
     return urls
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    env = _servers_up()
-    urls = start_services(settings, env, seed=not args.no_demo, reseed=args.reseed)
+    settings = Settings.from_env().with_kafka_brokers(args.kafka_brokers)
+    env = _servers_up(settings)
+    urls = start_services(settings, env, seed=not args.no_demo, reseed=args.reseed, replicas=args.replicas)
     from deploy.stack import demo
 
     _say("\nCivicGrid is up:")
-    for name, url in urls.items():
-        _say(f"  {name:<14} {url}/docs   (health {url}/readyz)")
+    for spec in services.SERVICES:
+        if spec.name not in urls:
+            continue
+        url = urls[spec.name]
+        _say(f"  {spec.name:<14} {url}/docs   (health {url}/readyz)")
+        others = [spec.url(r) for r in services.running_replicas(spec, settings) if r > 1]
+        if others:
+            _say(f"  {'':<14} replicas: {', '.join(others)}")
     for key, value in env.items():
         _say(f"  {key}={value}")
     page = demo.phone_page(urls, settings)
@@ -93,8 +111,9 @@ def cmd_down(_args: argparse.Namespace) -> int:
     """The development stack's services and servers, and the test and fault suites' servers if running."""
     settings = Settings.from_env()
     for spec in reversed(services.SERVICES):
-        if services.stop(spec, settings):
-            _say(f"{spec.name}: stopped")
+        for replica in reversed(services.running_replicas(spec, settings)):
+            if services.stop(spec, settings, replica):
+                _say(f"{spec.instance(replica)}: stopped")
     local_servers.down(report=_say)
     for stack in OTHER_STACKS:
         other = settings.for_stack(stack)
@@ -112,25 +131,29 @@ def cmd_status(_args: argparse.Namespace) -> int:
             if row.pid is not None:
                 _say(f"{row.name + ' (' + stack + ')':<22} {row.state:<22} {row.address}")
     for spec in services.SERVICES:
-        running = services.is_running(spec, settings)
-        healthy = False
-        if running:
-            try:
-                healthy = services.http_ok(spec.url() + "/readyz")
-            except OSError:
-                healthy = False
-        _say(f"{spec.name:<14} {'running' if running else 'stopped':<8} healthy={healthy} {spec.url()}")
+        for replica in services.running_replicas(spec, settings) or [1]:
+            running = services.is_running(spec, settings, replica)
+            healthy = False
+            if running:
+                try:
+                    healthy = services.http_ok(spec.url(replica) + "/readyz")
+                except OSError:
+                    healthy = False
+            state = "running" if running else "stopped"
+            _say(f"{spec.instance(replica):<14} {state:<8} healthy={healthy} {spec.url(replica)}")
     return 0
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    spec = next((s for s in services.SERVICES if s.name == args.name), None)
-    if spec is None:
+    instances = [(s, r) for s in services.SERVICES for r in range(1, services.MAX_REPLICAS + 1)]
+    found = next(((s, r) for s, r in instances if s.instance(r) == args.name), None)
+    if found is None:
         return subprocess.call(
             [sys.executable, "-m", "deploy.local", "logs", args.name, "-n", str(args.lines)]
         )
-    lines = services.log_path(spec, settings).read_text(errors="replace").splitlines()
+    spec, replica = found
+    lines = services.log_path(spec, settings, replica).read_text(errors="replace").splitlines()
     print("\n".join(lines[-args.lines :]))
     return 0
 
@@ -197,8 +220,10 @@ def _dev_stack_unchanged(dev: Settings, before: guard.Snapshot) -> bool:
     other = guard.differences(before.footprint, after.footprint)
     where = f"{dev.state_dir}, Kafka {dev.kafka_port}, Neo4j {dev.neo4j_port}, FerretDB {dev.mongo_port}"
     if other:
-        _say(f"\nnote: the development servers ({where}) changed outside the demo during the run "
-             "(something else used them meanwhile, or a test was pointed there):")
+        _say(
+            f"\nnote: the development servers ({where}) changed outside the demo during the run "
+            "(something else used them meanwhile, or a test was pointed there):"
+        )
         for line in other[:40]:
             _say(f"  {line}")
     if changed:
@@ -268,6 +293,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     up = sub.add_parser("up", help="servers + services + demo data")
     up.add_argument("--no-demo", action="store_true", help="seed no demo data")
     up.add_argument("--reseed", action="store_true", help="seed the demo again (seeded once by default)")
+    up.add_argument(
+        "--replicas",
+        type=int,
+        choices=range(1, services.MAX_REPLICAS + 1),
+        metavar="N",
+        default=None,
+        help="run N instances of each service (ports + 100 each; one consumer group per service, periodic "
+        "jobs under leases); default: the first instance, others left as they are",
+    )
+    up.add_argument(
+        "--kafka-brokers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Kafka as a KRaft cluster of N nodes (3: topics replicated 3 times, min.insync.replicas 2); "
+        "default: the size the development Kafka was formatted for, else 1",
+    )
     up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop services and servers").set_defaults(func=cmd_down)
     sub.add_parser("status", help="what runs").set_defaults(func=cmd_status)
