@@ -18,6 +18,7 @@ from civicgrid_deliberation.adapters.mongo import (
     MongoViews,
 )
 from civicgrid_deliberation.entrypoints import consumers, http, public
+from civicgrid_deliberation.service_layer import votes
 from civicgrid_deliberation.service_layer.context import Context
 from civicgrid_deliberation.settings import DeliberationSettings
 from civicgrid_runtime.service import Service
@@ -50,6 +51,11 @@ def create_app(settings: DeliberationSettings | None = None) -> FastAPI:
         projections=projections,
     )
     consumers.subscribe(service.broker, projections, store.inbox, settings.consumer_group)
+
+    async def close_due_votes() -> int:
+        return await votes.close_due(ctx)
+
+    service.periodic("vote-closer", close_due_votes, settings.vote_close_interval_seconds)
     service.components["context"] = ctx
     service.components["store"] = store  # for tests and operators' scripts; the routes use only the ports
     return service.app(

@@ -15,6 +15,12 @@ class DeliberationSettings(ServiceSettings):
     mongo_uri: str = Field(default="mongodb://127.0.0.1:27017", pattern=r"^mongodb(\+srv)?://.+")
     mongo_database: str = Field(default="civicgrid_deliberation", min_length=1)
     consumer_group: str = "deliberation"
+    vote_close_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How often votes past their closing time are closed and tallied.",
+    )
     public_base_url: str = Field(
         default="http://127.0.0.1:8004",
         pattern=r"^https?://[^\s]+$",

@@ -210,6 +210,7 @@ async def service(servers: Servers, deliberation_keys: Path, mongo_client: Any) 
         outbox_poll_interval_seconds=0.1,
         consumer_retry_backoff_seconds=0.05,
         public_base_url="http://deliberation.test",
+        vote_close_interval_seconds=0.5,
     )
     async with running(settings) as running_service:
         yield running_service

@@ -3,11 +3,13 @@ the decision is tallied by double majority with its arithmetic and published."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.integration.deliberation.conftest import Running, deliberation_events
+from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -194,3 +196,36 @@ async def test_silent_owners_follow_the_majority_only_where_the_compound_adopted
     assert outcomes[True]["outcome"] == "adopted"
     assert outcomes[True]["silent_counted_as"] == "approve"
     assert measures(outcomes[True])["approval_owners"] == (9, 10, True)
+
+
+async def test_a_vote_closes_by_itself_when_its_time_is_over(service: Running, community: str) -> None:
+    compound, tag = f"{community}-C01", community[-3:]
+    owners = [f"t{i}-{tag}" for i in range(3)]
+    await service.seed_households(community, compound, [(70.0, [o]) for o in owners])
+    closes_at = datetime.now(UTC) + timedelta(seconds=8)  # time enough for two ballots on a loaded machine
+    vote = await service.client.post(
+        "/votes",
+        json={
+            "compound_code": compound,
+            "title": "续聘物业",
+            "matter": "property_manager",
+            "closes_at": closes_at.isoformat(),
+        },
+        headers=service.coordinator(),
+    )
+    vote_id = vote.json()["vote_id"]
+    for person in owners[:2]:
+        ballot = await service.client.post(
+            f"/votes/{vote_id}/ballots", json={"choice": "approve"}, headers=service.member(person)
+        )
+        assert ballot.status_code == 200
+
+    async def closed() -> dict[str, Any] | None:
+        view = (await service.client.get(f"/votes/{vote_id}", headers=service.coordinator())).json()
+        return view if view["status"] == "closed" else None
+
+    assert await wait_for(closed, timeout=60), "the vote was never closed"
+    view = await closed()
+    assert view is not None
+    assert measures(view["decision"])["approval_owners"] == (2, 2, True)
+    assert view["decision"]["outcome"] == "adopted"  # 2 of 3 took part: exactly 2/3

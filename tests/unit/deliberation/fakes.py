@@ -194,6 +194,19 @@ class FakeRules:
 
 
 class FakeViews:
+    def __init__(self, uow: FakeUnitOfWork | None = None) -> None:
+        self._uow = uow
+
+    async def votes_due(self, now: datetime, limit: int) -> list[str]:
+        if self._uow is None:
+            return []
+        due = [
+            a.vote_id
+            for a in self._uow.stored.values()
+            if type(a).__name__ == "Vote" and a.status.value == "open" and a.closes_at <= now
+        ]
+        return due[:limit]
+
     async def meetings(self, place_prefix: str | None, person_id: str | None, limit: int) -> list[View]:
         return []
 
@@ -236,7 +249,7 @@ def fake_context() -> tuple[Context, FakeUnitOfWork, FakeOrgAndHouseholds, FakeB
         rolls=FakeRolls(),
         ballots=ballots,
         rules=FakeRules(),
-        views=FakeViews(),
+        views=FakeViews(uow),
         projections=FakeProjections(),
         clock=clock,
     )

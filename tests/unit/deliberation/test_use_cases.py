@@ -186,3 +186,16 @@ async def test_a_member_reads_their_own_ballot_only() -> None:
     assert view["ballots_cast"] is None
     with pytest.raises(PermissionDenied):
         await votes.read(ctx, member("stranger"), vote_id)
+
+
+async def test_votes_past_their_closing_time_are_closed_by_the_service_itself() -> None:
+    ctx, uow, graph, _, clock = fake_context()
+    seed_compound(graph, 4)
+    vote_id = await open_vote(ctx)
+    await votes.cast_ballot(ctx, member("o1"), vote_id, Choice.APPROVE, None)
+    assert await votes.close_due(ctx) == 0  # not yet
+    clock.now = datetime(2026, 12, 20, tzinfo=UTC)
+    assert await votes.close_due(ctx) == 1
+    assert await votes.close_due(ctx) == 0
+    [closed] = uow.events_of(ev.VoteClosed)
+    assert closed.outcome == "not_quorate"  # 1 of 4 took part

@@ -457,6 +457,10 @@ class MongoViews:
         cursor = self._s.disclosures.find(match, _HIDDEN).sort("published_at", DESCENDING).limit(limit)
         return [docs.disclosure_from(d).public_view() async for d in cursor]
 
+    async def votes_due(self, now: datetime, limit: int) -> list[str]:
+        cursor = self._s.votes.find({"status": "open", "closes_at": {"$lte": now}}, {"_id": 1}).limit(limit)
+        return [d["_id"] async for d in cursor]
+
 
 def _meeting_summary(d: Document) -> View:
     return {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from civicgrid_deliberation.domain.events import DomainEvent
@@ -130,6 +131,10 @@ class Views(Protocol):
 
     async def disclosures(self, place_code: str, limit: int) -> list[View]:
         """Public items of a compound, or of a community and all its compounds, newest first."""
+        ...
+
+    async def votes_due(self, now: datetime, limit: int) -> list[str]:
+        """Ids of open votes whose closing time has passed."""
         ...
 
 

@@ -175,6 +175,19 @@ async def close_vote(ctx: Context, principal: Principal, vote_id: str) -> View:
     return vote_view(vote)
 
 
+CLOSER = Principal("deliberation-vote-closer", frozenset({Role.ADMIN}))
+"""The service itself, closing votes whose time is over (recorded as who published their decision)."""
+
+
+async def close_due(ctx: Context, limit: int = 20) -> int:
+    """Close the votes whose closing time has passed; returns how many were closed."""
+    closed = 0
+    for vote_id in await ctx.views.votes_due(ctx.clock(), limit):
+        await close_vote(ctx, CLOSER, vote_id)
+        closed += 1
+    return closed
+
+
 async def _after_close(ctx: Context, vote: Vote, principal: Principal) -> None:
     if vote.topic_id and await ctx.uow.find(Topic, vote.topic_id) is not None:
         await ctx.uow.change(Topic, vote.topic_id, lambda t: t.decided())
