@@ -1,0 +1,284 @@
+"""Traces end to end (issue 12 item 3): the three services as processes export their spans over OTLP/HTTP
+to a receiver in this test, and one org-graph write is one trace across the services it reaches.
+
+The receiver is a tiny HTTP server taking what a Collector takes on ``/v1/traces`` (protobuf
+``ExportTraceServiceRequest``), decoded with opentelemetry-proto.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from civicgrid_runtime.auth import Role, TokenIssuer
+from tests.e2e.processes import Stack
+from tests.e2e.test_journey import Api, register_community
+from tests.integration.notifications.harness import entries_of, eventually, has_entries, streaming
+
+pytestmark = pytest.mark.e2e
+
+# Span kinds as OTLP numbers them.
+SERVER, PRODUCER, CONSUMER, CLIENT = 2, 4, 5, 3
+
+
+@dataclass(frozen=True)
+class Span:
+    service: str
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    kind: int
+    attributes: dict[str, Any]
+
+
+class OtlpReceiver:
+    """Accepts OTLP/HTTP protobuf exports on ``/v1/traces`` and keeps every span it was sent."""
+
+    def __init__(self) -> None:
+        self.spans: list[Span] = []
+        self.requests = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                if self.path != "/v1/traces" or "protobuf" not in (self.headers.get("Content-Type") or ""):
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                receiver.receive(ExportTraceServiceRequest.FromString(body))
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def receive(self, request: ExportTraceServiceRequest) -> None:
+        spans: list[Span] = []
+        for resource_spans in request.resource_spans:
+            resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    spans.append(
+                        Span(
+                            service=resource.get("service.name", ""),
+                            trace_id=span.trace_id.hex(),
+                            span_id=span.span_id.hex(),
+                            parent_span_id=span.parent_span_id.hex(),
+                            name=span.name,
+                            kind=span.kind,
+                            attributes={a.key: _value(a.value) for a in span.attributes},
+                        )
+                    )
+        with self._lock:
+            self.requests += 1
+            self.spans.extend(spans)
+
+    def trace(self, trace_id: str) -> list[Span]:
+        with self._lock:
+            return [s for s in self.spans if s.trace_id == trace_id]
+
+    def find(self, service: str, name: str, kind: int) -> list[Span]:
+        with self._lock:
+            return [s for s in self.spans if s.service == service and s.name == name and s.kind == kind]
+
+    def __enter__(self) -> OtlpReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    return getattr(value, kind) if kind else None
+
+
+@pytest.fixture
+def receiver() -> Iterator[OtlpReceiver]:
+    with OtlpReceiver() as running:
+        yield running
+
+
+def _traced(stack: Stack, receiver: OtlpReceiver, name: str, **extra: str) -> Any:
+    process = stack.service(name, OTLP_ENDPOINT=receiver.endpoint, **extra)
+    process.env["OTEL_BSP_SCHEDULE_DELAY"] = "200"  # export every 0.2 s instead of 5 s
+    return process
+
+
+def _one_span(spans: list[Span], what: str) -> Span:
+    assert len(spans) == 1, f"{what}: {spans}"
+    return spans[0]
+
+
+def _ancestors_reach(trace: list[Span], span: Span, ancestor: Span) -> bool:
+    """Whether ``ancestor`` is on the parent chain of ``span`` within the trace."""
+    by_id = {s.span_id: s for s in trace}
+    current: Span | None = span
+    while current is not None:
+        if current.span_id == ancestor.span_id:
+            return True
+        current = by_id.get(current.parent_span_id)
+    return False
+
+
+async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_notifications_and_an_appointment_one_trace_to_the_members_feed(  # noqa: E501
+    stack: Stack, receiver: OtlpReceiver, issuer: TokenIssuer
+) -> None:
+    og_process = _traced(stack, receiver, "org-graph")
+    rs_process = _traced(stack, receiver, "resources")
+    nt_process = _traced(stack, receiver, "notifications")
+    for process in (og_process, rs_process, nt_process):
+        process.start()
+    admin = issuer.mint("e2e-admin", [Role.ADMIN])
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        og, nt = Api(client, og_process.url, admin), Api(client, nt_process.url, admin)
+        street, community = await register_community(og)
+        coordinator = issuer.mint("e2e-coordinator", [Role.COORDINATOR], region=street)
+
+        # 1. A grid defined in org-graph: one trace from the request to both consumers' store writes.
+        building = f"{community}-C01-B01"
+        await og.ok(
+            "POST",
+            "/places",
+            {"kind": "compound", "code": f"{community}-C01", "parent_code": community, "name": "紫阳苑"},
+        )
+        await og.ok(
+            "POST",
+            "/places",
+            {"kind": "building", "code": building, "parent_code": f"{community}-C01", "name": "1栋"},
+        )
+        grid = f"{community}001"
+        answer = await og.call(
+            "POST", "/grids", {"grid_id": grid, "name": "第一网格", "building_codes": [building]}
+        )
+        assert answer.status_code == 201, answer.text
+        traceparent = answer.headers.get("traceparent")
+
+        async def grid_spans() -> list[Span] | None:
+            posts = receiver.find("org-graph", "POST /grids", SERVER)
+            if not posts:
+                return None
+            trace = receiver.trace(posts[-1].trace_id)
+            services = {s.service for s in trace if s.kind == CONSUMER and s.name.endswith(" process")}
+            writes = {s.service for s in trace if s.kind == CLIENT}
+            done = {"resources", "notifications"}
+            return trace if services >= done and writes >= done else None
+
+        trace = await eventually(
+            grid_spans, timeout=90, interval=0.5, what="the grid's trace in both consumers"
+        )
+        assert traceparent is None, "the trace context is not sent back to the caller"
+        request = _one_span([s for s in trace if s.kind == SERVER], "the request's server span")
+        assert request.service == "org-graph"
+        assert request.parent_span_id == "", "the request starts the trace"
+        sends = [s for s in trace if s.kind == PRODUCER and s.service == "org-graph"]
+        assert sends, "org-graph's relay sent the event within the request's trace"
+        assert all(s.name == stack.topic("civicgrid.org.places.v1") + " send" for s in sends)
+        for service in ("resources", "notifications"):
+            processed = [s for s in trace if s.service == service and s.name.endswith(" process")]
+            assert processed, f"{service} handled the event within the trace"
+            for span in processed:
+                assert _ancestors_reach(trace, span, request), (
+                    f"{service}'s handling descends from the request"
+                )
+                assert span.attributes["cloudevents.event_type"].startswith("cn.civicgrid.org.")
+            writes = [s for s in trace if s.service == service and s.kind == CLIENT]
+            assert any(_ancestors_reach(trace, w, p) for w in writes for p in processed), (
+                f"{service}'s store writes are within its handling span"
+            )
+        assert {s.service for s in trace} == {"org-graph", "resources", "notifications"}
+
+        # 2. An appointment: one trace from org-graph's request to the member's feed in notifications,
+        #    whose live stream receives the entry.
+        residents = (
+            await og.ok(
+                "POST",
+                "/organisations",
+                {"kind": "residents_committee", "place_code": community, "name": "社区居委会"},
+            )
+        )["org_id"]
+        body = {
+            "display_name": "王楼栋长",
+            "community_code": community,
+            "party_member": False,
+            "person_id": f"e2e-{uuid.uuid4().hex[:10]}",
+        }
+        head = str((await og.ok("POST", "/people", body))["person_id"])
+        member = issuer.mint(head, [Role.MEMBER], person_id=head)
+        async with streaming(client, f"{nt.base}/members/{head}/stream", nt.headers(member)) as live:
+            await og.ok(
+                "POST",
+                "/memberships",
+                {
+                    "person_id": head,
+                    "org_id": residents,
+                    "post": "building_head",
+                    "building_code": building,
+                    "start_date": "2025-07-01",
+                    "basis": "appointment",
+                    "basis_reference": "居委会决定2025-7号",
+                },
+                token=coordinator,
+            )
+            await eventually(has_entries(live, 1), timeout=60, what="the appointment on the head's stream")
+        assert entries_of(live)[0]["data"]["item"]["title"] == "任职通知：楼栋长"
+
+        async def appointment_spans() -> list[Span] | None:
+            posts = receiver.find("org-graph", "POST /memberships", SERVER)
+            if not posts:
+                return None
+            trace = receiver.trace(posts[-1].trace_id)
+            handled = [
+                s
+                for s in trace
+                if s.service == "notifications"
+                and s.name.endswith(" process")
+                and s.attributes.get("cloudevents.event_type") == "cn.civicgrid.org.membership.started.v1"
+            ]
+            return trace if handled else None
+
+        trace = await eventually(
+            appointment_spans, timeout=60, interval=0.5, what="the appointment's trace in notifications"
+        )
+        request = _one_span([s for s in trace if s.kind == SERVER], "the appointment's server span")
+        handled = [s for s in trace if s.service == "notifications" and s.name.endswith(" process")]
+        assert all(_ancestors_reach(trace, s, request) for s in handled)
+        assert any(s.service == "notifications" and s.kind == CLIENT for s in trace), "the feed write"
+        assert {s.service for s in trace} >= {"org-graph", "notifications"}
+
+    # No probe, scrape or background poll made a trace of its own.
+    with receiver._lock:
+        names = {s.name for s in receiver.spans if s.parent_span_id == ""}
+    assert not {n for n in names if "healthz" in n or "readyz" in n or "metrics" in n}
+    assert not {n for n in names if n.endswith(" receive")}
