@@ -378,7 +378,7 @@ async function showItem(id) {
     }));
     $("request-evaluate").hidden = !request.evaluation_requested;
   }
-  $("item-title").focus?.();
+  $("item-title").focus(); // a screen reader starts reading at the notice
   if (view.item.state === "unseen" || view.item.state === "seen") {
     const updated = await mark(id, "read");
     if (updated) showItemHeader(updated);
