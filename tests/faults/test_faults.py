@@ -28,17 +28,7 @@ async def test_each_service_killed_mid_burst_three_times_loses_and_doubles_nothi
     assert not any(problems.values()), problems
 
 
-NEO4J_WARM_UP = pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "known, open (issue 8): for ~15-30 s after a restarted Neo4j reports healthy it answers no query "
-        "(it compiles its planner), and org-graph's writes sent then wait past the client's 10 s instead "
-        "of a 503 within 3 s; nothing is lost or doubled (docs/faults.md)"
-    ),
-)
-
-
-@pytest.mark.parametrize("server", ["kafka", "ferretdb", pytest.param("neo4j", marks=NEO4J_WARM_UP)])
+@pytest.mark.parametrize("server", ["kafka", "ferretdb", "neo4j"])
 async def test_a_store_or_the_broker_down_thirty_seconds_under_steady_writes_loses_nothing_and_answers_503(
     server: str, stack: FaultStack, effects: Effects, rows: list[Row]
 ) -> None:
