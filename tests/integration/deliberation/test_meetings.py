@@ -61,6 +61,15 @@ async def test_a_tripartite_meeting_invites_the_two_committees_the_owners_commit
     assert other.status_code == 409
     assert other.json()["field"] == "Idempotency-Key"
 
+    listed = await service.client.get(f"/meetings?place_code={compound}", headers=service.coordinator())
+    assert [m["meeting_id"] for m in listed.json()] == [meeting["meeting_id"]]
+    street = await service.client.get("/meetings?place_code=420106002", headers=service.coordinator())
+    assert meeting["meeting_id"] in [m["meeting_id"] for m in street.json()]
+    similar = await service.client.get(f"/meetings?place_code={community}-C0", headers=service.coordinator())
+    assert similar.json() == []
+    mine = await service.client.get("/meetings?mine=true", headers=service.member(f"chair-{tag}"))
+    assert [m["meeting_id"] for m in mine.json()] == [meeting["meeting_id"]]
+
     convened = await deliberation_events(
         service, lambda h, d: h.get("ce_subject") == meeting["meeting_id"], expected=1
     )

@@ -199,3 +199,28 @@ async def test_votes_past_their_closing_time_are_closed_by_the_service_itself() 
     assert await votes.close_due(ctx) == 0
     [closed] = uow.events_of(ev.VoteClosed)
     assert closed.outcome == "not_quorate"  # 1 of 4 took part
+
+
+async def test_a_compound_code_that_only_begins_like_mine_is_not_mine() -> None:
+    ctx, _, graph, _, _ = fake_context()
+    graph.household(f"{COMMUNITY}-C10-B01-U1-101", f"{COMMUNITY}-C10", 80, ["o10"])
+    with pytest.raises(PermissionDenied):
+        await topics.raise_topic(ctx, member("o10"), topics.RaiseTopic(f"{COMMUNITY}-C1", "t"), None)
+    view, _ = await topics.raise_topic(ctx, member("o10"), topics.RaiseTopic(f"{COMMUNITY}-C10", "t"), None)
+    assert view["raised_as"] == "resident"
+
+
+async def test_a_representative_who_owns_a_household_raises_as_a_representative() -> None:
+    ctx, _, graph, _, _ = fake_context()
+    graph.household(f"{COMPOUND}-B01-U1-101", COMPOUND, 80, ["rep"], representative="rep")
+    view, _ = await topics.raise_topic(ctx, member("rep"), topics.RaiseTopic(COMPOUND, "t"), None)
+    assert view["raised_as"] == "representative"
+
+
+async def test_a_resident_lists_topics_of_their_community_and_compound_only() -> None:
+    ctx, _, graph, _, _ = fake_context()
+    seed_compound(graph, 1)
+    for place in (COMMUNITY, COMPOUND, f"{COMPOUND}-B03"):
+        assert await topics.listing(ctx, member("o0"), place, 10) == []
+    with pytest.raises(PermissionDenied):
+        await topics.listing(ctx, member("o0"), f"{COMMUNITY}-C02", 10)

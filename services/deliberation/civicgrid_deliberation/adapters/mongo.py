@@ -407,7 +407,11 @@ class MongoCompoundRules:
 
 
 def _prefix(place: str) -> dict[str, Any]:
-    return {"$regex": "^" + re.escape(place)}
+    """Codes inside ``place``: a division prefix (``420106002``) covers every code beginning with it; a
+    community, compound or building code covers itself and what nests under it (``…-C1`` not ``…-C10``)."""
+    if len(place) < 12 and place.isdigit():
+        return {"$regex": "^" + re.escape(place)}
+    return {"$regex": "^" + re.escape(place) + "($|-)"}
 
 
 _HIDDEN = {"outbox": 0, "outbox_pending": 0, "idempotency": 0}

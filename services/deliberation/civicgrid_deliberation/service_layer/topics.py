@@ -83,14 +83,16 @@ async def _member_standing(ctx: Context, person_id: str, place_code: str) -> Rai
     here = [h for h in mine if _within(h, place_code)]
     if not here:
         raise PermissionDenied("a resident raises topics where they own, live in or represent a household")
-    return RaisedAs.REPRESENTATIVE if any(h["role"] == "representative" for h in here) else RaisedAs.RESIDENT
+    return RaisedAs.REPRESENTATIVE if any(h.get("representative") for h in here) else RaisedAs.RESIDENT
+
+
+def _contains(place_code: str, code: str) -> bool:
+    """Whether ``code`` (a household, building, compound) lies in ``place_code`` (codes nest by '-')."""
+    return code == place_code or code.startswith(place_code + "-")
 
 
 def _within(household: View, place_code: str) -> bool:
-    return (
-        str(household["household_code"]).startswith(place_code)
-        or household.get("community_code") == place_code
-    )
+    return _contains(place_code, str(household["household_code"]))
 
 
 async def support(ctx: Context, principal: Principal, topic_id: str, voter_id: str | None) -> View:
@@ -131,10 +133,11 @@ async def listing(ctx: Context, principal: Principal, place_code: str, limit: in
     else:
         person = person_of(principal)
         mine = await ctx.households.of_person(person)
+        # Their community, their compound, or a place inside their compound.
         if not any(
-            str(h["household_code"]).startswith(place_code)
-            or place_code.startswith(str(h.get("compound_code") or "~"))
+            _within(h, place_code)
+            or (h.get("compound_code") and _contains(str(h["compound_code"]), place_code))
             for h in mine
         ):
-            raise PermissionDenied("a resident lists the topics of their own compound")
+            raise PermissionDenied("a resident lists the topics of their own community or compound")
     return await ctx.views.topics(place_code, limit)
