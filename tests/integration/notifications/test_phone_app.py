@@ -65,6 +65,7 @@ async def test_a_member_signs_in_by_sms_code_reads_archives_and_sets_preferences
     async with Chromium() as browser:
         page = await browser.open(f"{service.base_url}/app/")
         await page.wait_for("document.body.dataset.screen === 'signin'")
+        assert await page.evaluate("getComputedStyle(document.getElementById('tabs')).display") == "none"
         assert await serious_violations(page) == [], "sign-in screen"
 
         capfd.readouterr()
