@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import uuid
@@ -193,3 +194,14 @@ async def test_without_a_gateway_the_development_gateway_prints_the_code_with_th
         f"{notifications.base_url}/auth/sms-code/verify", json={"phone": phone, "code": code.group(1)}
     )
     assert signed.json()["person_id"] == person
+
+
+async def test_concurrent_requests_for_one_number_send_one_code_and_refuse_the_rest(
+    with_sms: RunningService, sms_gateway: FakeGateway
+) -> None:
+    _person, phone = await member_with_phone(with_sms)
+    answers = await asyncio.gather(
+        *(with_sms.http.post(f"{with_sms.base_url}/auth/sms-code", json={"phone": phone}) for _ in range(6))
+    )
+    assert sorted(a.status_code for a in answers) == [202, 429, 429, 429, 429, 429]
+    assert len([r for r in sms_gateway.received if r.json().get("to") == phone]) == 1

@@ -13,6 +13,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from civicgrid_notifications.domain.signin import Challenge, phone_hash
 from civicgrid_notifications.service_layer.signin import RefreshRecord
@@ -58,12 +59,15 @@ class MongoSignInStore:
         return sorted([d["_id"] async for d in found])
 
     async def hit(self, key: str, expires_at: datetime) -> int:
-        doc = await self.limits.find_one_and_update(
-            {"_id": key},
-            {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
+        update = {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}}
+        try:
+            doc = await self.limits.find_one_and_update(
+                {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:  # two first requests of a window at once: the other one created it
+            doc = await self.limits.find_one_and_update(
+                {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
         count = int(doc["count"]) if doc else 1
         if count == 1:  # a new bucket: the ones whose window ended go
             await self.limits.delete_many({"expires_at": {"$lt": datetime.now(UTC)}})
@@ -71,17 +75,17 @@ class MongoSignInStore:
 
     async def save_challenge(self, challenge: Challenge) -> None:
         await self.codes.delete_many({"expires_at": {"$lt": datetime.now(UTC) - timedelta(hours=1)}})
-        await self.codes.replace_one(
-            {"_id": challenge.phone_digest},
-            {
-                "_id": challenge.phone_digest,
-                "code_hash": challenge.code_digest,
-                "expires_at": challenge.expires_at,
-                "attempts": 0,
-                "person_id": challenge.person_id,
-            },
-            upsert=True,
-        )
+        doc = {
+            "_id": challenge.phone_digest,
+            "code_hash": challenge.code_digest,
+            "expires_at": challenge.expires_at,
+            "attempts": 0,
+            "person_id": challenge.person_id,
+        }
+        try:
+            await self.codes.replace_one({"_id": challenge.phone_digest}, doc, upsert=True)
+        except DuplicateKeyError:  # a concurrent request for the same number created it: replace it
+            await self.codes.replace_one({"_id": challenge.phone_digest}, doc, upsert=True)
 
     async def try_challenge(self, phone_digest: str) -> Challenge | None:
         doc = await self.codes.find_one_and_update(
