@@ -2,8 +2,9 @@
 
     python -m tests.integration.runtime.batch_consumer_process BOOTSTRAP TOPIC GROUP JOURNAL HANG_AT
 
-Journals "done <residents>" for each event handled; the event whose ``residents`` is HANG_AT is
-journalled "started <residents>" and never finishes (0: none hangs).
+Journals "ready" once its group has settled, then "done <residents>" for each event handled; the
+event whose ``residents`` is HANG_AT is journalled "started <residents>" and never finishes (0: none
+hangs).
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ import asyncio
 import sys
 from pathlib import Path
 
+from faststream.kafka import KafkaBroker
+
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_runtime.kafka import EventRoutes, create_broker, subscribe_events
 from civicgrid_runtime.settings import ServiceSettings
 from tests.support.events import POPULATION_REPORTED
+from tests.support.kafka import wait_for
+
+
+async def _settled(broker: KafkaBroker) -> bool:
+    consumers = [getattr(sub, "consumer", None) for sub in broker.subscribers]
+    return all(consumer is not None and consumer.assignment() for consumer in consumers)
 
 
 async def main(bootstrap: str, topic: str, group: str, journal: Path, hang_at: int) -> None:
@@ -39,6 +48,10 @@ async def main(bootstrap: str, topic: str, group: str, journal: Path, hang_at: i
         broker, topics=[topic], group_id=group, routes=EventRoutes({POPULATION_REPORTED: handle})
     )
     await broker.start()
+    # Settled: every member of the group (the subscriber and its redrive member) holds its partitions.
+    await wait_for(lambda: _settled(broker), timeout=60)
+    with journal.open("a") as out:
+        out.write("ready\n")
     await asyncio.Event().wait()
 
 

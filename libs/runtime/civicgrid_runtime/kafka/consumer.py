@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -86,6 +87,19 @@ async def _batch_parser(records: tuple[ConsumerRecord[Any, Any], ...], original:
         correlation_id=f"{first.topic}-{first.partition}-{first.offset}",
         consumer=FAKE_CONSUMER,
     )
+
+
+def _log_context_vars(*keys: str) -> tuple[ContextVar[Any], ...]:
+    """structlog's context variables for ``keys`` (what ``bind_contextvars`` sets), to be set and
+    reset directly per record: the same effect without formatting and looking up each key's name on
+    every record."""
+    tokens = bind_contextvars(**dict.fromkeys(keys))
+    reset_contextvars(**tokens)
+    return tuple(token.var for token in tokens.values())
+
+
+RECORD_VARS = _log_context_vars(CORRELATION_KEY, "topic", "offset")
+EVENT_VARS = _log_context_vars("event_id", "event_type")
 
 
 def _correlation_of(headers: Sequence[tuple[str, bytes]]) -> str:
@@ -179,7 +193,8 @@ def subscribe_events(
         handler = routes.handler_for(event.type)
         if handler is None:
             return
-        tokens = bind_contextvars(event_id=event.id, event_type=event.type)
+        event_id, event_type = EVENT_VARS
+        id_token, type_token = event_id.set(event.id), event_type.set(event.type)
         try:
             if tracing.ENABLED:  # the handler continues the record's trace
                 with tracing.processing(record, event, group_id):
@@ -187,20 +202,19 @@ def subscribe_events(
             else:
                 await handler(event)
         finally:
-            reset_contextvars(**tokens)
+            event_type.reset(type_token)
+            event_id.reset(id_token)
 
     def batch_consumer(subscriber: list[Any]) -> Callable[[Records], Awaitable[None]]:
         async def consume_batch(records: Records) -> None:
+            correlation, topic, offset = RECORD_VARS
             sub = subscriber[0]
             consumer = sub.consumer
             for index, record in enumerate(records):
                 if not sub.running:
                     return  # stopping: the rest is not committed, so it is read again on restart
-                tokens = bind_contextvars(
-                    **{CORRELATION_KEY: _correlation_of(record.headers or ())},
-                    topic=record.topic,
-                    offset=record.offset,
-                )
+                correlation_token = correlation.set(_correlation_of(record.headers or ()))
+                topic_token, offset_token = topic.set(record.topic), offset.set(record.offset)
                 try:
                     if policy is None:
                         await consume(record)
@@ -217,7 +231,9 @@ def subscribe_events(
                         _rewind(consumer, records[index:])
                     raise
                 finally:
-                    reset_contextvars(**tokens)
+                    offset.reset(offset_token)
+                    topic.reset(topic_token)
+                    correlation.reset(correlation_token)
                 if tracker is not None and isinstance(consumer, AIOKafkaConsumer):  # not in-memory
                     tracker.note(consumer, record.topic, record.partition, record.offset)
 
