@@ -50,6 +50,7 @@ EXCLUDED_URLS = "/healthz,/readyz,/metrics"
 _provider: Any = None
 _tracer: Any = None
 _propagator: Any = None
+_current_span: Any = None
 
 
 def traces_url(endpoint: str) -> str:
@@ -64,7 +65,7 @@ def configure_tracing(settings: ServiceSettings, *, exporter: Any = None) -> boo
     Once per process (the instrumentations patch classes): a second call, e.g. a second app made by a
     test, keeps the first provider. ``exporter`` (tests): a span exporter used instead of OTLP, each
     span exported as it ends."""
-    global ENABLED, _provider, _tracer, _propagator
+    global ENABLED, _provider, _tracer, _propagator, _current_span
     if not settings.otlp_endpoint:
         return ENABLED
     if _provider is not None:
@@ -103,7 +104,7 @@ def configure_tracing(settings: ServiceSettings, *, exporter: Any = None) -> boo
         inject_trace_context=True,
         enable_log_auto_instrumentation=False,  # ids on records only; logs stay on stdout
     )
-    _provider, _propagator = provider, TraceContextTextMapPropagator()
+    _provider, _propagator, _current_span = provider, TraceContextTextMapPropagator(), trace.get_current_span
     _tracer = provider.get_tracer("civicgrid_runtime")
     envelope.set_trace_source(current_trace_context)
     ENABLED = True
@@ -163,12 +164,13 @@ def flush(timeout_millis: int = 5_000) -> None:
 
 def current_trace_context() -> tuple[str, str | None] | None:
     """The current span's W3C ``traceparent`` (and ``tracestate``, if any), or None outside a span."""
-    if _propagator is None:
+    if _current_span is None:
         return None
-    carrier: dict[str, str] = {}
-    _propagator.inject(carrier)
-    traceparent = carrier.get("traceparent")
-    return (traceparent, carrier.get("tracestate")) if traceparent else None
+    context = _current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    traceparent = f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+    return traceparent, (context.trace_state.to_header() or None) if context.trace_state else None
 
 
 def _event_carrier(event: CloudEvent) -> dict[str, str]:
@@ -236,7 +238,7 @@ def processing(record: Any, event: CloudEvent, group: str) -> Iterator[None]:
 def shutdown_tracing() -> None:
     """Flush, then remove everything :func:`configure_tracing` installed (tests; a process that
     stops simply flushes)."""
-    global ENABLED, _provider, _tracer, _propagator
+    global ENABLED, _provider, _tracer, _propagator, _current_span
     if _provider is None:
         return
     from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
@@ -246,5 +248,5 @@ def shutdown_tracing() -> None:
     for instrumentor in (AIOKafkaInstrumentor(), PymongoInstrumentor(), LoggingInstrumentor()):
         instrumentor.uninstrument()
     _provider.shutdown()
-    ENABLED, _provider, _tracer, _propagator = False, None, None, None
+    ENABLED, _provider, _tracer, _propagator, _current_span = False, None, None, None, None
     envelope.set_trace_source(None)
