@@ -117,6 +117,11 @@ class Lease:
     def held(self) -> bool:
         return self._clock() < self._until
 
+    @property
+    def until(self) -> float:
+        """When the lease this owner last took or renewed runs out (0: not held)."""
+        return self._until
+
     async def hold(self) -> bool:
         """Take or renew; ``False`` when another owner holds it (or the store could not be asked and
         the last renewal has run out)."""
@@ -162,11 +167,21 @@ def leased(
     lease = Lease(store, name, owner, ttl, clock)
     every = renew_every if renew_every is not None else ttl / 3
 
+    async def hold() -> bool:
+        # Bounded by what is left of the lease: a store call that hangs (a stalled server) must not keep
+        # the task running past the expiry another instance goes by.
+        left = lease.until - clock() if lease.held else ttl
+        try:
+            return await asyncio.wait_for(lease.hold(), timeout=max(left, 0.001))
+        except TimeoutError:
+            log.warning("lease not renewed in time", lease=name, owner=owner)
+            return False
+
     async def loop() -> None:
         inner: Stop | None = None
         try:
             while True:
-                held = await lease.hold()
+                held = await hold()
                 if held and inner is None:
                     log.info("lease taken; running", lease=name, owner=owner)
                     inner = await starter()
