@@ -13,7 +13,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from deploy.local import servers as local_servers
-from deploy.local.config import Settings
+from deploy.local.cache import BuildError
+from deploy.local.config import ConfigError, Settings
 from deploy.local.toolchain import ToolchainError
 from deploy.stack import guard, services
 
@@ -36,7 +37,7 @@ def _prefixed(prefix: str) -> Callable[[str], None]:
 def _servers_up(settings: Settings | None = None) -> dict[str, str]:
     try:
         return local_servers.up(settings=settings, report=_say)
-    except ToolchainError as error:
+    except (ToolchainError, BuildError, ConfigError, local_servers.StartupError) as error:
         sys.exit(str(error))
 
 
@@ -81,7 +82,10 @@ def start_services(
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    settings = Settings.from_env().with_kafka_brokers(args.kafka_brokers)
+    try:
+        settings = Settings.from_env().with_kafka_brokers(args.kafka_brokers)
+    except ConfigError as error:
+        sys.exit(str(error))
     env = _servers_up(settings)
     urls = start_services(settings, env, seed=not args.no_demo, reseed=args.reseed, replicas=args.replicas)
     from deploy.stack import demo
