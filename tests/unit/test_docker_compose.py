@@ -18,6 +18,11 @@ APPS = {
         8003,
         {"NOTIFICATIONS_KAFKA_BOOTSTRAP_SERVERS", "NOTIFICATIONS_MONGO_URI"},
     ),
+    "deliberation": (
+        "civicgrid_deliberation",
+        8004,
+        {"DELIBERATION_KAFKA_BOOTSTRAP_SERVERS", "DELIBERATION_MONGO_URI"},
+    ),
 }
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
@@ -85,6 +90,7 @@ def test_services_wait_for_healthy_servers(services: dict[str, dict[str, Any]]) 
         "org-graph": {"kafka", "neo4j"},
         "resources": {"kafka", "mongodb"},
         "notifications": {"kafka", "mongodb"},
+        "deliberation": {"kafka", "mongodb"},
     }
     for name, servers in expected.items():
         deps = depends_on(services[name])
