@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from civicgrid_notifications.domain.signin import (
     Challenge,
@@ -14,6 +17,7 @@ from civicgrid_notifications.domain.signin import (
     phone_hash,
     retry_after,
 )
+from civicgrid_notifications.entrypoints.signin_wiring import wire_sign_in
 from civicgrid_notifications.service_layer.signin import (
     PhoneSignIn,
     RefreshRecord,
@@ -21,6 +25,7 @@ from civicgrid_notifications.service_layer.signin import (
     SignInUnavailable,
     TooManyRequests,
 )
+from civicgrid_notifications.settings import NotificationsSettings
 from civicgrid_runtime.errors import InvalidInput
 
 KEY = b"k" * 32
@@ -253,3 +258,26 @@ async def test_without_an_sms_gateway_sign_in_says_it_is_unavailable() -> None:
     service = PhoneSignIn(FakeStore(), None, FakeMinter(), KEY)
     with pytest.raises(SignInUnavailable):
         await service.request_code(PHONE, "10.0.0.1")
+
+
+async def test_in_production_without_keys_sign_in_is_unavailable_and_numbers_are_not_indexed(
+    tmp_path: Path,
+) -> None:
+    settings = NotificationsSettings(environment="production", keys_dir=tmp_path, log_json=False)
+    db = AsyncMongoClient[dict[str, Any]]("mongodb://127.0.0.1:1", connect=False)["unused"]
+    parts = wire_sign_in(settings, db, None)
+    assert not (tmp_path / "phone_hash.key").exists()
+    with pytest.raises(SignInUnavailable):
+        await parts.service.request_code(PHONE, "10.0.0.1")
+    await parts.store.remember_phone("p-member", PHONE)  # no key: nothing to write, no connection made
+
+
+def test_in_development_the_phone_key_is_created_once_and_kept(tmp_path: Path) -> None:
+    settings = NotificationsSettings(keys_dir=tmp_path, log_json=False)
+    db = AsyncMongoClient[dict[str, Any]]("mongodb://127.0.0.1:1", connect=False)["unused"]
+    first = wire_sign_in(settings, db, None)
+    key = (tmp_path / "phone_hash.key").read_bytes()
+    assert len(key) == 32
+    assert first.service.sender is not None
+    wire_sign_in(settings, db, None)
+    assert (tmp_path / "phone_hash.key").read_bytes() == key

@@ -26,7 +26,8 @@ def _aware(value: datetime) -> datetime:
 
 
 class MongoSignInStore:
-    def __init__(self, db: AsyncDatabase[Document], key: bytes) -> None:
+    def __init__(self, db: AsyncDatabase[Document], key: bytes | None) -> None:
+        """``key`` None: no phone key (production without one mounted): numbers are not indexed."""
         self.codes = db["signin_codes"]
         self.limits = db["signin_limits"]
         self.refresh = db["refresh_tokens"]
@@ -39,6 +40,8 @@ class MongoSignInStore:
         await self.codes.create_index("expires_at")
         await self.refresh.create_index("family")
         await self.refresh.create_index("expires_at")
+        if self._key is None:
+            return
         # Numbers set before sign-in existed get their hash now.
         async for doc in self.addresses.find(
             {"sms": {"$exists": True}, "sms_hash": {"$exists": False}}, {"sms": 1}
@@ -48,6 +51,8 @@ class MongoSignInStore:
 
     async def remember_phone(self, member_id: str, phone: str | None) -> None:
         """Keep the keyed hash of the member's SMS number (or forget it when the number is cleared)."""
+        if self._key is None:
+            return
         if phone:
             update = {"$set": {"sms_hash": phone_hash(self._key, phone)}}
         else:

@@ -31,7 +31,7 @@ def wire_sign_in(
     private key (development and tests; production needs a signing service: sign-in answers 503)."""
     development = settings.environment != "production"
     key = load_or_create_phone_key(settings.keys_dir, create=development)
-    store = MongoSignInStore(db, key or b"")
+    store = MongoSignInStore(db, key)
     sender: CodeSender | None = None
     if isinstance(sms, SmsGatewayChannel):
         sender = GatewayCodeSender(sms)
