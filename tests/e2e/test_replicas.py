@@ -248,18 +248,23 @@ async def test_three_replicas_of_each_service_do_every_side_effect_once_and_surv
                 )
             assert [e["data"]["item"]["title"] for e in entries_of(live)] == ["任职通知：社区工作者"]
 
-            # A request through resources; its SLA passes and the sweeper (one instance) escalates it.
-            request = await _until_created(
-                resources,
-                "/requests",
-                {
-                    "community_code": community,
-                    "kind": "help",
-                    "category": "楼道照明",
-                    "urgency": "utilities",
-                    "summary": "2单元楼道灯不亮",
-                },
-            )
+            # A request through each resources instance; their SLA passes and the sweeper (one instance)
+            # escalates them.
+            requests = [
+                await _until_created(
+                    client,
+                    process,
+                    admin,
+                    {
+                        "community_code": community,
+                        "kind": "help",
+                        "category": "楼道照明",
+                        "urgency": "utilities",
+                        "summary": f"{n + 1}单元楼道灯不亮",
+                    },
+                )
+                for n, process in enumerate(rs)
+            ]
 
             async def escalation_titles() -> list[str]:
                 page = await notifications.ok(
@@ -322,7 +327,9 @@ async def test_three_replicas_of_each_service_do_every_side_effect_once_and_surv
             new_holder = await lease_owner(stack, "outbox-relay")
 
             async def escalations_match() -> tuple[int, int] | None:
-                recorded = (await resources.ok("GET", f"/requests/{request['id']}"))["escalations"]
+                recorded = sum(
+                    [(await resources.ok("GET", f"/requests/{r['id']}"))["escalations"] for r in requests]
+                )
                 told = len(await escalation_titles())
                 return (recorded, told) if recorded == told else None
 
@@ -334,8 +341,8 @@ async def test_three_replicas_of_each_service_do_every_side_effect_once_and_surv
     print(
         f"burst of {BURST}: killed {instance(victim)} (relay holder) and notifications-3 after {KILL_AFTER}; "
         f"every entry in {arrived - killed_at:.1f} s after the kills; relay lease now {new_holder}; "
-        f"writes served per instance {orggraph.served}, {resources.served}, {notifications.served}; "
-        f"request escalated {recorded} time(s), {told} escalation entries; "
+        f"calls served per instance {orggraph.served}, {resources.served}, {notifications.served}; "
+        f"requests escalated {recorded} time(s) in all, {told} escalation entries; "
         f"{time.monotonic() - started:.0f} s in all"
     )
     assert set(counts.values()) == {1}, await feed_documents(stack, [p for p, n in counts.items() if n != 1])
@@ -343,14 +350,20 @@ async def test_three_replicas_of_each_service_do_every_side_effect_once_and_surv
     assert new_holder != holder
     assert recorded >= 1
     assert all(n > 0 for n in orggraph.served.values())
+    assert all(n > 0 for n in resources.served.values())
     assert all(n > 0 for n in notifications.served.values())
 
 
-async def _until_created(cluster: Cluster, path: str, body: dict[str, Any]) -> Any:
-    """Repeat a write that resources refuses until org-graph's events reached it (422 *_known)."""
+async def _until_created(
+    client: httpx.AsyncClient, process: ServiceProcess, token: str, body: dict[str, Any]
+) -> Any:
+    """A request through this resources instance, repeated while resources refuses it because
+    org-graph's events have not reached it yet (422 *_known)."""
 
     async def probe() -> Any:
-        response = await cluster.call("POST", path, body)
+        response = await client.post(
+            f"{process.url}/requests", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code in (200, 201, 422), response.text
         return response.json() if response.status_code < 300 else None
 
