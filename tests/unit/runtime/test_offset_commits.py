@@ -7,8 +7,10 @@ from typing import Any
 
 from aiokafka.structs import TopicPartition
 
+from civicgrid_runtime.kafka import EventRoutes, create_broker, subscribe_events
 from civicgrid_runtime.kafka.commits import OffsetTracker
-from civicgrid_runtime.kafka.consumer import _rewind
+from civicgrid_runtime.kafka.consumer import BATCH_MAX_RECORDS, POLL_TIMEOUT_MS, _rewind
+from civicgrid_runtime.settings import ServiceSettings
 
 TOPIC = "test.commits"
 
@@ -116,3 +118,25 @@ def test_a_failure_mid_batch_rewinds_each_partition_to_its_first_unfinished_reco
     assert sorted(consumer.seeks) == [(TopicPartition(TOPIC, 0), 12), (TopicPartition(TOPIC, 1), 40)], (
         "partition 3 is not assigned here: its new owner reads it from the committed offset"
     )
+
+
+class IdleConsumer:
+    def __init__(self) -> None:
+        self.polls: list[tuple[int, int | None]] = []
+
+    async def getmany(
+        self, timeout_ms: int, max_records: int | None = None
+    ) -> dict[TopicPartition, list[Any]]:
+        self.polls.append((timeout_ms, max_records))
+        return {TopicPartition(TOPIC, 0): [Record(0, 1), Record(0, 2)]} if len(self.polls) > 1 else {}
+
+
+async def test_a_batch_subscriber_long_polls_and_an_idle_poll_returns_nothing_instead_of_sleeping() -> None:
+    broker = create_broker(ServiceSettings(kafka_bootstrap_servers="127.0.0.1:1"))
+    subscribe_events(broker, topics=[TOPIC], group_id="idle", routes=EventRoutes(), redrive=False)
+    (subscriber,) = broker.subscribers
+    consumer = IdleConsumer()
+    assert await subscriber.get_msg(consumer) == ()  # type: ignore[attr-defined]
+    records = await subscriber.get_msg(consumer)  # type: ignore[attr-defined]
+    assert [r.offset for r in records] == [1, 2]
+    assert consumer.polls == [(POLL_TIMEOUT_MS, BATCH_MAX_RECORDS)] * 2

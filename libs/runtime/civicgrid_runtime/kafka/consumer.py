@@ -36,9 +36,8 @@ log = get_logger(__name__)
 # A batch is what one poll returns, up to this many records (handled one after the other, so a slow
 # handler times the poll interval by this much: keep it well under max_poll_interval_ms).
 BATCH_MAX_RECORDS = 100
-# How long an empty poll waits for records; FastStream then sleeps as long before the next poll, so
-# this bounds the extra latency of the first record after an idle spell.
-BATCH_TIMEOUT_MS = 25
+# How long a poll waits for records when there are none (a poll returns as soon as one arrives).
+POLL_TIMEOUT_MS = 1000
 
 
 class EventRoutes:
@@ -100,6 +99,21 @@ def _log_context_vars(*keys: str) -> tuple[ContextVar[Any], ...]:
 
 RECORD_VARS = _log_context_vars(CORRELATION_KEY, "topic", "offset")
 EVENT_VARS = _log_context_vars("event_id", "event_type")
+
+
+def _poll_without_sleeping(subscriber: Any) -> None:
+    """FastStream's batch subscriber sleeps ``batch_timeout_ms`` after an empty poll, and a record
+    arriving meanwhile waits for the sleep to end: on a loaded machine (a publisher paused for a few
+    tens of ms) that is a latency tail. Its poll is replaced by a long poll that returns as soon as a
+    record is there and, when idle, simply polls again."""
+    max_records = getattr(subscriber, "max_records", None)
+
+    async def get_msg(consumer: AIOKafkaConsumer) -> Records:
+        batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=max_records)
+        return tuple(record for batch in batches.values() for record in batch)
+
+    if callable(getattr(subscriber, "get_msg", None)):
+        subscriber.get_msg = get_msg
 
 
 def _correlation_of(headers: Sequence[tuple[str, bytes]]) -> str:
@@ -265,12 +279,13 @@ def subscribe_events(
                 max_poll_interval_ms=max_poll_interval_ms,
                 batch=True,
                 max_records=max_poll_records or BATCH_MAX_RECORDS,
-                batch_timeout_ms=BATCH_TIMEOUT_MS,
+                batch_timeout_ms=POLL_TIMEOUT_MS,
                 decoder=_raw_record,
                 parser=_batch_parser,
             )
         )
         main[0](handle_batch)
+        _poll_without_sleeping(main[0])
     if not redrive:
         return
 
@@ -287,13 +302,14 @@ def subscribe_events(
             auto_offset_reset="earliest",
             batch=True,
             max_records=BATCH_MAX_RECORDS,
-            batch_timeout_ms=BATCH_TIMEOUT_MS,
+            batch_timeout_ms=POLL_TIMEOUT_MS,
             decoder=_raw_record,
             parser=_batch_parser,
             include_in_schema=False,
         )
     )
     redriven[0](handle_redriven)
+    _poll_without_sleeping(redriven[0])
 
 
 def topics_of(routes: Iterable[str], topic_for: Callable[[str], str]) -> list[str]:
