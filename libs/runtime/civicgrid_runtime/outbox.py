@@ -5,6 +5,11 @@ document). The relay loop is the same everywhere: fetch pending -> publish -> ma
 crash between publish and mark re-publishes on restart (at-least-once); consumers de-duplicate by
 event id, so no effect is doubled.
 
+Traces (:mod:`civicgrid_runtime.tracing`, when on): an entry's event carries the trace context of the
+request that wrote it (its ``traceparent``, stamped when the event was made and stored with it), and the
+publisher sends each record under that context, so the relay's sends, later and outside the request,
+join the request's trace.
+
 The relay keeps what it saw for the metrics (``/metrics``, see :mod:`civicgrid_runtime.metrics`):
 entries published, failed rounds, and the entries it found pending and has not published yet with the
 time of the oldest (a relay that cannot publish keeps them, so their age grows).
