@@ -121,7 +121,10 @@ async def support(ctx: Context, principal: Principal, topic_id: str, voter_id: s
 async def read(ctx: Context, principal: Principal, topic_id: str) -> View:
     topic = await ctx.uow.get(Topic, topic_id)
     if not principal.has_role(Role.ADMIN, Role.COORDINATOR):
-        person_of(principal)  # any signed-in person of the place reads topics (they are public matters)
+        # a resident reads the topics of their own community (where they may list them), no others
+        mine = await ctx.households.of_person(person_of(principal))
+        if not any(_within(h, topic.community_code) for h in mine):
+            raise PermissionDenied("a resident reads the topics of their own community")
     elif not principal.can_manage(topic.community_code):
         raise PermissionDenied("outside the caller's region")
     return topic_view(topic)
