@@ -17,7 +17,7 @@ from civicgrid_deliberation.adapters.mongo import (
     MongoUnitOfWork,
     MongoViews,
 )
-from civicgrid_deliberation.entrypoints import consumers, http, public
+from civicgrid_deliberation.entrypoints import consumers, cors, http, me, public
 from civicgrid_deliberation.service_layer import votes
 from civicgrid_deliberation.service_layer.context import Context
 from civicgrid_deliberation.settings import DeliberationSettings
@@ -58,7 +58,10 @@ def create_app(settings: DeliberationSettings | None = None) -> FastAPI:
     service.periodic("vote-closer", close_due_votes, settings.vote_close_interval_seconds)
     service.components["context"] = ctx
     service.components["store"] = store  # for tests and operators' scripts; the routes use only the ports
-    return service.app(
+    app = service.app(
         http.build_router(ctx, service.auth),
+        me.build_router(ctx, service.auth),
         public.build_router(ctx, settings.public_base_url),
     )
+    cors.allow_origins(app, settings.cors_allowed_origins)
+    return app

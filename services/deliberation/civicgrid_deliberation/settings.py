@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from civicgrid_runtime.settings import ServiceSettings
@@ -26,3 +28,21 @@ class DeliberationSettings(ServiceSettings):
         pattern=r"^https?://[^\s]+$",
         description="Where the public disclosure pages are reached: the address the QR codes carry.",
     )
+    cors_allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8003", "http://localhost:8003"],
+        description="Origins whose pages may call this API from a browser: the member's phone app "
+        "(served by notifications). Exact origins (scheme://host[:port]), never '*' (JSON list).",
+    )
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin such as https://app.example.org ('*' is refused)"
+                )
+        return origins
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?")

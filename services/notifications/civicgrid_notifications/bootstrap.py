@@ -144,6 +144,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
                 PushSubscriptions(preferences, settings.push_policy()),
                 vapid_public_key(vapid),
                 phones=sign_in.store,
+                deliberation_url=settings.deliberation_public_url,
             )
         ),
         signin_router(sign_in.service),

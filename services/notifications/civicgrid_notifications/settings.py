@@ -25,6 +25,13 @@ class NotificationsSettings(ServiceSettings):
     )
     public_url: str = Field(default="http://127.0.0.1:8003", description="Where phones reach this service.")
     resources_public_url: str = Field(default="http://127.0.0.1:8002", description="Base of request links.")
+    deliberation_public_url: str | None = Field(
+        default="http://127.0.0.1:8004",
+        pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
+        description="Where phones reach deliberation's API (the app's 议事 screen calls it directly; "
+        "deliberation must list this service's origin in DELIBERATION_CORS_ALLOWED_ORIGINS). "
+        "None: the app shows no 议事 tab.",
+    )
     stream_poll_interval_seconds: float = Field(default=0.5, gt=0, le=30)
     stream_gap_grace_seconds: float = Field(default=3.0, ge=0, le=120)
     stream_ping_seconds: float = Field(default=15.0, gt=0, le=300)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, Field
 
 from civicgrid_contracts.values import IDENTIFIER_PATTERN
 from civicgrid_notifications.adapters.mongo_directory import MongoDirectory
@@ -66,6 +67,15 @@ class HttpDeps:
     vapid_public_key: str
     phones: PhoneIndex | None = None
     """Keeps the keyed hash of an SMS number, by which the member signs in."""
+    deliberation_url: str | None = None
+    """Where the phone app reaches deliberation's API (``GET /app-config``)."""
+
+
+class AppConfigOut(BaseModel):
+    deliberation_url: str | None = Field(
+        description="Base URL of deliberation's API, which the app calls with the member's token "
+        "(CORS: deliberation allows this service's origin); null: no 议事 screen."
+    )
 
 
 def feed_router(deps: HttpDeps) -> APIRouter:
@@ -193,6 +203,11 @@ def feed_router(deps: HttpDeps) -> APIRouter:
     @router.get("/delivery-channels", summary="The channels this service can send on (for preferences)")
     async def delivery_channels() -> DeliveryChannelsOut:
         return DeliveryChannelsOut.model_validate({"channels": sorted(deps.member_preferences.configured)})
+
+    @router.get("/app-config", summary="What the phone app needs to know: the other APIs it calls")
+    async def app_config() -> AppConfigOut:
+        url = deps.deliberation_url.rstrip("/") if deps.deliberation_url else None
+        return AppConfigOut(deliberation_url=url)
 
     @router.get("/push/vapid-public-key", summary="The applicationServerKey for PushManager.subscribe")
     async def vapid() -> VapidKeyOut:
