@@ -225,8 +225,10 @@ def subscribe_events(
             sub = subscriber[0]
             consumer = sub.consumer
             for index, record in enumerate(records):
-                if not sub.running:
-                    return  # stopping: the rest is not committed, so it is read again on restart
+                if not sub.running:  # stopping: the rest is not committed, so it is read again
+                    if isinstance(consumer, AIOKafkaConsumer):
+                        _rewind(consumer, records[index:])
+                    return
                 correlation_token = correlation.set(_correlation_of(record.headers or ()))
                 topic_token, offset_token = topic.set(record.topic), offset.set(record.offset)
                 try:
