@@ -8,10 +8,13 @@ Prints JSON:
   fractions, silent majority on), per household and per owner, p50 and max over ``--repeat`` runs;
 - ``store`` (unless ``--no-store``): the same vote through the service's MongoDB ports, as closing a
   vote does it: the roll frozen once (``MongoRolls.freeze``), every ballot cast through
-  ``MongoBallots.cast`` (16 at a time), then the close path timed: roll read (``MongoRolls.load``, a
-  fresh instance so no cache), ballots read (``MongoBallots.of_vote``) and ``tally``. Uses the server named
-  by CIVICGRID_MONGO_URI and a database of its own, dropped at the end. On FerretDB 1.24 (no secondary
-  index: the ballots query reads the collection) the store figures are FerretDB-bound.
+  ``MongoBallots.cast`` (16 at a time, each under its bucket's lease), then the close path timed
+  (p50 of ``--repeat``): roll read (``MongoRolls.load``, a fresh instance so no cache), every bucket's
+  lease taken (``MongoBallots.sealed``), ballots read (``of_vote``: 64 bucket documents) and ``tally``.
+  In the same run, the same ballots stored one document per voter (the earlier layout) and read raw
+  (``find`` by ``vote_id``): ``close_path_vs_raw_read`` is the close path's time over that read's, and
+  ``ballots_counted_as_cast`` says every cast ballot was read back once with its choice. Uses the server
+  named by CIVICGRID_MONGO_URI and a database of its own, dropped at the end.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ import random
 import statistics
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
-from civicgrid_deliberation.adapters.mongo import MongoBallots, MongoRolls, MongoStore
+from civicgrid_deliberation.adapters.mongo import BALLOT_BUCKETS, MongoBallots, MongoRolls, MongoStore
 from civicgrid_deliberation.domain.voting import (
     AssemblyRules,
     Choice,
@@ -93,7 +97,7 @@ def domain_figures(units: list[Unit], turnout: float, repeat: int) -> dict[str, 
     return figures
 
 
-async def store_figures(units: list[Unit], turnout: float, uri: str) -> dict[str, Any]:
+async def store_figures(units: list[Unit], turnout: float, uri: str, repeat: int) -> dict[str, Any]:
     client = create_client(uri, "bench-deliberation")
     name = f"bench_deliberation_{uuid.uuid4().hex[:8]}"
     try:
@@ -120,25 +124,59 @@ async def store_figures(units: list[Unit], turnout: float, uri: str) -> dict[str
         await asyncio.gather(*(worker() for _ in range(16)))
         cast_s = time.perf_counter() - started
 
-        started = time.perf_counter()
-        roll = await MongoRolls(store).load(vote_id)
-        roll_ms = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        stored = await port.of_vote(vote_id)
-        ballots_ms = (time.perf_counter() - started) * 1000
-        started = time.perf_counter()
-        decision = tally(roll, stored, matter("use_maintenance_fund"), rules)
-        tally_ms = (time.perf_counter() - started) * 1000
+        # The same number of ballots as one document each (the layout before buckets), written in bulk:
+        # the raw read of them is what the close path is compared with, in this run, on this server.
+        flat = store.db["ballots_one_per_voter"]
+        now = datetime.now(UTC)
+        await flat.insert_many(
+            [
+                {
+                    "_id": f"{vote_id}|{v}",
+                    "vote_id": vote_id,
+                    "voter_id": v,
+                    "choice": c.value,
+                    "cast_at": now,
+                }
+                for v, c in ballots.items()
+            ]
+        )
+
+        close_runs, roll_runs, seal_runs, read_runs, flat_runs = [], [], [], [], []
+        decision, stored, flat_count = None, {}, 0
+        for _ in range(repeat):
+            started = time.perf_counter()
+            roll = await MongoRolls(store).load(vote_id)  # a fresh instance: no cache
+            roll_runs.append((time.perf_counter() - started) * 1000)
+            seal_started = time.perf_counter()
+            async with port.sealed(vote_id):
+                seal_runs.append((time.perf_counter() - seal_started) * 1000)
+                read_started = time.perf_counter()
+                stored = await port.of_vote(vote_id)
+                read_runs.append((time.perf_counter() - read_started) * 1000)
+                decision = tally(roll, stored, matter("use_maintenance_fund"), rules)
+            close_runs.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            flat_count = len([d async for d in flat.find({"vote_id": vote_id}, {"voter_id": 1, "choice": 1})])
+            flat_runs.append((time.perf_counter() - started) * 1000)
+        assert decision is not None
+        close_ms, flat_ms = statistics.median(close_runs), statistics.median(flat_runs)
         return {
             "server": uri.split("@")[-1],
-            "voters": len(roll),
-            "ballots": len(stored),
+            "voters": len(voters),
+            "ballots_cast": len(ballots),
+            "ballots_counted": len(stored),
+            "ballots_counted_as_cast": stored == ballots,
+            "buckets": BALLOT_BUCKETS,
             "freeze_roll_ms": round(freeze_ms, 1),
             "cast_ballots_per_s": round(len(ballots) / cast_s, 1),
-            "close_read_roll_ms": round(roll_ms, 1),
-            "close_read_ballots_ms": round(ballots_ms, 1),
-            "close_tally_ms": round(tally_ms, 1),
-            "close_total_ms": round(roll_ms + ballots_ms + tally_ms, 1),
+            "close_path_ms_p50": round(close_ms, 1),
+            "close_path_ms_max": round(max(close_runs), 1),
+            "close_read_roll_ms_p50": round(statistics.median(roll_runs), 1),
+            "close_take_bucket_leases_ms_p50": round(statistics.median(seal_runs), 1),
+            "close_read_buckets_ms_p50": round(statistics.median(read_runs), 1),
+            "raw_read_one_doc_per_ballot_ms_p50": round(flat_ms, 1),
+            "raw_read_documents": flat_count,
+            "close_path_vs_raw_read": round(close_ms / flat_ms, 3),
             "outcome": decision.outcome.value,
         }
     finally:
@@ -162,7 +200,7 @@ def main() -> None:
     }
     if not args.no_store:
         uri = os.environ.get("CIVICGRID_MONGO_URI", "mongodb://127.0.0.1:27017")
-        result["store"] = asyncio.run(store_figures(units, args.turnout, uri))
+        result["store"] = asyncio.run(store_figures(units, args.turnout, uri, args.repeat))
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 

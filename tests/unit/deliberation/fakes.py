@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -171,8 +171,21 @@ class FakeBallots:
         self.ballots: dict[str, dict[str, Choice]] = {}
         self.reads = 0
 
-    async def cast(self, vote_id: str, voter_id: str, choice: Choice, person_id: str) -> None:
+    async def cast(
+        self,
+        vote_id: str,
+        voter_id: str,
+        choice: Choice,
+        person_id: str,
+        still_open: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        if still_open is not None:
+            await still_open()
         self.ballots.setdefault(vote_id, {})[voter_id] = choice
+
+    @contextlib.asynccontextmanager
+    async def sealed(self, vote_id: str) -> AsyncIterator[None]:
+        yield
 
     async def of_vote(self, vote_id: str) -> dict[str, Choice]:
         self.reads += 1

@@ -8,7 +8,7 @@ its embedded outbox, under the document's lease). Either wakes the outbox relay.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,13 +103,27 @@ class Rolls(Protocol):
 
 
 class Ballots(Protocol):
-    async def cast(self, vote_id: str, voter_id: str, choice: Choice, person_id: str) -> None:
-        """One ballot per voter: casting again (while open) replaces the choice."""
+    async def cast(
+        self,
+        vote_id: str,
+        voter_id: str,
+        choice: Choice,
+        person_id: str,
+        still_open: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """One ballot per voter: casting again (while open) replaces the choice. ``still_open`` is
+        awaited where no close can come in between (it raises if the vote no longer takes ballots);
+        concurrent ballots are all recorded."""
         ...
 
     async def of_vote(self, vote_id: str) -> dict[str, Choice]: ...
 
     async def mine(self, vote_id: str, voter_ids: Sequence[str]) -> dict[str, Choice]: ...
+
+    def sealed(self, vote_id: str) -> AbstractAsyncContextManager[None]:
+        """Inside, no ballot of the vote is recorded (they wait, then find ``still_open`` failing once
+        the vote is stored closed): the close reads, tallies and stores the vote here."""
+        ...
 
 
 class CompoundRules(Protocol):

@@ -120,11 +120,19 @@ async def cast_ballot(
 ) -> View:
     """An owner casts (or, while the vote is open, changes) the ballot of their household (or their own)."""
     person = person_of(principal)
-    async with ctx.uow.exclusive(Vote, vote_id):
-        vote = await ctx.uow.get(Vote, vote_id)
-        vote.ensure_accepts_ballots(ctx.clock())
-        voter = await _voter_of(ctx, vote, person, voter_id)
-        await ctx.ballots.cast(vote_id, voter, choice, person)
+    vote = await ctx.uow.get(Vote, vote_id)
+    vote.ensure_accepts_ballots(ctx.clock())
+    voter = await _voter_of(ctx, vote, person, voter_id)
+
+    async def still_open() -> None:
+        # Checked again where the close cannot come in between (under the ballot's bucket lease,
+        # which the close holds from reading the ballots until the vote is stored closed).
+        current = await ctx.uow.get(Vote, vote_id)
+        current.ensure_accepts_ballots(ctx.clock())
+
+    # Not under the vote's lease: ballots to one vote are recorded side by side (in different
+    # buckets) instead of one after another.
+    await ctx.ballots.cast(vote_id, voter, choice, person, still_open)
     return {"vote_id": vote_id, "voter_id": voter, "choice": choice.value, "status": vote.status.value}
 
 
@@ -167,10 +175,11 @@ async def close_vote(ctx: Context, principal: Principal, vote_id: str) -> View:
         vote = await ctx.uow.get(Vote, vote_id)
         if vote.status is VoteStatus.OPEN:
             roll = await ctx.rolls.load(vote_id)
-            ballots = await ctx.ballots.of_vote(vote_id)
-            decision = tally(roll, ballots, matter(vote.matter_code), vote.rules)
-            vote.close(decision, f"rs-{vote_id}")
-            await ctx.uow.save(vote)
+            async with ctx.ballots.sealed(vote_id):
+                ballots = await ctx.ballots.of_vote(vote_id)
+                decision = tally(roll, ballots, matter(vote.matter_code), vote.rules)
+                vote.close(decision, f"rs-{vote_id}")
+                await ctx.uow.save(vote)
     await _after_close(ctx, vote, principal)
     return vote_view(vote)
 
