@@ -181,6 +181,8 @@ class Service:
         configure_logging(
             settings.service_name, settings.log_level, settings.log_json, trace_ids=self.tracing
         )
+        if self.tracing:
+            log.info("tracing on", otlp_endpoint=settings.otlp_endpoint, sampled=settings.trace_sample_ratio)
         self.settings = settings
         self.title, self.description, self.version = title, description, version
         self.topic_names = settings.topic_names()

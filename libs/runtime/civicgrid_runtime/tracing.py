@@ -28,7 +28,6 @@ and the jobs' polling) would otherwise make a trace of its own every half second
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -108,7 +107,6 @@ def configure_tracing(settings: ServiceSettings, *, exporter: Any = None) -> boo
     _tracer = provider.get_tracer("civicgrid_runtime")
     envelope.set_trace_source(current_trace_context)
     ENABLED = True
-    logging.getLogger(__name__).info("tracing on: spans exported to %s", traces_url(settings.otlp_endpoint))
     return True
 
 
