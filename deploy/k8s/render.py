@@ -69,11 +69,19 @@ NEO4J_VALUES = K8S_DIR / "neo4j" / "values.yaml"
 
 TOPIC_REPLICAS = 3
 TOPIC_MIN_INSYNC_REPLICAS = 2
-REDRIVE_GROUPS = ("org-graph", "resources.places", "resources.hotline", "notifications")
+REDRIVE_GROUPS = (
+    "org-graph",
+    "resources.places",
+    "resources.hotline",
+    "resources.deliberation",
+    "notifications",
+    "deliberation.org",
+    "deliberation.households",
+)
 """The services' consumer groups (default settings). Each listens on ``civicgrid.redrive.<group>``
 (one partition; civicgrid_runtime.kafka.consumer), which brokers here do not create by themselves."""
 
-SERVICES = ("org-graph", "resources", "notifications")
+SERVICES = ("org-graph", "resources", "notifications", "deliberation")
 
 Report = Callable[[str], None]
 Obj = dict[str, Any]
@@ -198,6 +206,7 @@ SECRET_FILES = (
     SecretFile("neo4j-auth.env", "NEO4J_AUTH=neo4j/<the same password>"),
     SecretFile("resources-mongodb-password", "the resources MongoDB user's password"),
     SecretFile("notifications-mongodb-password", "the notifications MongoDB user's password"),
+    SecretFile("deliberation-mongodb-password", "the deliberation MongoDB user's password"),
 )
 """What an overlay's ``secrets/`` directory must hold (its kustomization's secretGenerator reads them)."""
 
@@ -256,7 +265,11 @@ def write_secrets(
         written,
     )
     _write_new(secrets_dir / "neo4j-auth.env", f"NEO4J_AUTH=neo4j/{password}\n".encode(), written)
-    for name in ("resources-mongodb-password", "notifications-mongodb-password"):
+    for name in (
+        "resources-mongodb-password",
+        "notifications-mongodb-password",
+        "deliberation-mongodb-password",
+    ):
         _write_new(secrets_dir / name, secrets.token_urlsafe(24).encode(), written)
     return written
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from civicgrid_contracts.catalogue import all_topics, redrive_topic
+from civicgrid_deliberation.settings import DeliberationSettings
 from civicgrid_notifications.settings import NotificationsSettings
 from civicgrid_orggraph.settings import OrgGraphSettings
 from civicgrid_resources.settings import ResourcesSettings
@@ -35,6 +36,7 @@ SERVICES: dict[str, tuple[int, str, type[ServiceSettings]]] = {
     "org-graph": (8001, "ORGGRAPH_", OrgGraphSettings),
     "resources": (8002, "RESOURCES_", ResourcesSettings),
     "notifications": (8003, "NOTIFICATIONS_", NotificationsSettings),
+    "deliberation": (8004, "DELIBERATION_", DeliberationSettings),
 }
 Obj = dict[str, Any]
 
@@ -366,7 +368,7 @@ def test_the_secrets_tool_fills_an_overlay_once_and_dev_tokens_verify_with_the_m
 
 def test_mongodb_users_may_write_their_own_database_only(rendered: dict[str, list[Obj]]) -> None:
     for objects in rendered.values():
-        for name in ("resources", "notifications"):
+        for name in ("resources", "notifications", "deliberation"):
             mongo = named(objects, "MongoDBCommunity", f"{name}-mongodb")
             database = pod_environment(objects, name)[f"{name.upper()}_MONGO_DATABASE"]
             (user,) = mongo["spec"]["users"]
@@ -439,11 +441,15 @@ def test_redrive_topics_follow_the_services_default_consumer_groups() -> None:
     org_graph = OrgGraphSettings.model_fields["consumer_group"].default
     resources = ResourcesSettings.model_fields["consumer_group"].default
     notifications = NotificationsSettings.model_fields["consumer_group"].default
+    deliberation = DeliberationSettings.model_fields["consumer_group"].default
     assert set(k8s.REDRIVE_GROUPS) == {
         org_graph,
         f"{resources}.places",
         f"{resources}.hotline",
+        f"{resources}.deliberation",
         notifications,
+        f"{deliberation}.org",
+        f"{deliberation}.households",
     }
 
 
@@ -551,6 +557,9 @@ EXPECTED_EGRESS = {
     | KAFKA
     | PUBLIC_HTTPS
     | {(peer(podSelector={"matchLabels": {"app": "notifications-mongodb-svc"}}), "TCP/27017")},
+    "deliberation": DNS
+    | KAFKA
+    | {(peer(podSelector={"matchLabels": {"app": "deliberation-mongodb-svc"}}), "TCP/27017")},
 }
 
 
@@ -593,6 +602,11 @@ def test_each_store_admits_only_its_own_service(overlay_objects: list[Obj]) -> N
             {"app": "notifications-mongodb-svc"},
             "TCP/27017",
             {pods(app="notifications-mongodb-svc")},
+        ),
+        "deliberation": (
+            {"app": "deliberation-mongodb-svc"},
+            "TCP/27017",
+            {pods(app="deliberation-mongodb-svc")},
         ),
     }
     for name, (store_labels, port, members) in stores.items():
