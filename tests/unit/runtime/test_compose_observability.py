@@ -14,7 +14,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 OBSERVABILITY = {"otel-collector", "jaeger", "prometheus", "grafana"}
-TRACED = {"org-graph": "ORGGRAPH_", "resources": "RESOURCES_", "notifications": "NOTIFICATIONS_"}
+TRACED = {
+    "org-graph": "ORGGRAPH_",
+    "resources": "RESOURCES_",
+    "notifications": "NOTIFICATIONS_",
+    "deliberation": "DELIBERATION_",
+}
 
 
 @pytest.fixture(scope="module")
