@@ -5,6 +5,25 @@
 const CATEGORY_LABELS = { appointment: "任职", request: "诉求", supervision: "督办", team: "团队", notice: "公告" };
 const PRIORITY_LABELS = { low: "低", normal: "普通", high: "重要", critical: "紧急" };
 const CHANNEL_LABELS = { web_push: "浏览器推送", sms: "短信", wechat: "微信" };
+const MATTER_LABELS = {
+  assembly_rules: "制定和修改业主大会议事规则", management_covenant: "制定和修改管理规约",
+  owners_committee: "选举或更换业主委员会成员", property_manager: "选聘和解聘物业服务企业或其他管理人",
+  use_maintenance_fund: "使用建筑物及其附属设施的维修资金", raise_maintenance_fund: "筹集建筑物及其附属设施的维修资金",
+  rebuild: "改建、重建建筑物及其附属设施", common_parts_use: "改变共有部分的用途或利用共有部分从事经营活动",
+  other: "有关共有和共同管理权利的其他重大事项",
+};
+const CHOICE_LABELS = { approve: "同意", oppose: "反对", abstain: "弃权" };
+const OUTCOME_LABELS = { adopted: "通过", rejected: "未通过", not_quorate: "参与表决的业主不足，未作出决定" };
+const MEASURE_LABELS = {
+  participation_area: "参与表决的专有面积 / 全体专有面积", participation_owners: "参与表决的业主人数 / 全体业主人数",
+  approval_area: "同意的专有面积 / 参与表决的专有面积", approval_owners: "同意的业主人数 / 参与表决的业主人数",
+};
+const MEETING_TYPE_LABELS = {
+  representatives_meeting: "居(村)民代表会议", villager_group_meeting: "村民小组会议(村湾夜话)", building_meeting: "楼栋会议",
+  tripartite_joint_meeting: "三方联席会", property_salon: "物业沙龙", decision_hearing: "决策听证会",
+  democratic_appraisal: "民主评议会", street_consultation: "乡镇(街道)协商会",
+};
+const MEETING_STATUS_LABELS = { convened: "已召集", held: "已召开", closed: "已结束", cancelled: "已取消" };
 const AUTH_KEY = "civicgrid.auth";
 const MEMBER_KEY = "civicgrid.member";
 
@@ -73,6 +92,28 @@ async function api(path, options = {}, retried = false) {
   }
   if (res.status === 401 && !retried) sessionExpired();
   return res;
+}
+
+// deliberation's API, called directly with the member's token (it allows this app's origin by CORS).
+async function dapi(path, options = {}, retried = false) {
+  if (!state.deliberationUrl) throw new Error("no deliberation service configured");
+  const headers = Object.assign({}, options.headers || {});
+  if (state.auth) headers.Authorization = "Bearer " + state.auth.access;
+  if (options.body) headers["Content-Type"] = "application/json";
+  const res = await fetch(state.deliberationUrl + path, Object.assign({}, options, { headers, credentials: "omit" }));
+  if (res.status === 401 && !retried && state.auth && state.auth.refresh && await refreshTokens()) {
+    return dapi(path, options, true);
+  }
+  if (res.status === 401 && !retried) sessionExpired();
+  return res;
+}
+
+async function loadConfig() {
+  try {
+    const res = await fetch("../app-config");
+    if (res.ok) state.deliberationUrl = (await res.json()).deliberation_url || null;
+  } catch (e) { /* offline: no 议事 */ }
+  document.querySelector("#tabs a[data-tab='deliberation']").hidden = !state.deliberationUrl;
 }
 
 function sessionExpired() {
@@ -162,6 +203,13 @@ function render() {
   $("empty").textContent = state.view === "archive" ? "没有归档的通知" : "暂无通知";
 }
 
+// A notice about a vote or a meeting links to its view in this app (#/vote/<id>, #/meeting/<id>).
+function appTarget(item) {
+  const m = /#\/(vote|meeting)\/([A-Za-z0-9][A-Za-z0-9._:-]{0,63})$/.exec(item.link || "");
+  if (!m) return null;
+  return { hash: `#/${m[1]}/${m[2]}`, text: m[1] === "vote" ? "去投票" : "查看会议" };
+}
+
 function entryElement(item) {
   const li = document.createElement("li");
   li.className = `entry ${item.state} priority-${item.priority}`;
@@ -178,6 +226,13 @@ function entryElement(item) {
   open.textContent = "查看";
   open.setAttribute("aria-label", `查看：${item.title}`);
   meta.append(open);
+  const target = appTarget(item);
+  if (target) {
+    const go = document.createElement("a");
+    go.href = target.hash; go.className = "go"; go.textContent = target.text;
+    go.setAttribute("aria-label", `${target.text}：${item.title}`);
+    meta.append(go);
+  }
   if (item.state === "unseen" || item.state === "seen") {
     meta.append(actionButton("标为已读", "mark-read", item, () => mark(item.id, "read")));
   }
@@ -316,9 +371,9 @@ async function enablePush() {
 function showScreen(name) {
   state.screen = name;
   document.body.dataset.screen = name;
-  for (const s of ["signin", "feed", "settings", "item"]) $(`screen-${s}`).hidden = s !== name;
+  for (const s of ["signin", "feed", "settings", "item", "deliberation", "vote", "meeting"]) $(`screen-${s}`).hidden = s !== name;
   $("tabs").hidden = name === "signin";
-  const tab = name === "feed" ? state.view : name;
+  const tab = name === "feed" ? state.view : name === "vote" || name === "meeting" ? "deliberation" : name;
   for (const a of document.querySelectorAll("#tabs a")) {
     if (a.dataset.tab === tab) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
@@ -330,6 +385,9 @@ async function route() {
   const [, screen, arg] = hash.match(/^#\/([a-z]+)\/?(.*)$/) || [null, "feed", ""];
   if (screen === "settings") { showScreen("settings"); return loadSettings(); }
   if (screen === "item" && arg) { showScreen("item"); return showItem(decodeURIComponent(arg)); }
+  if (screen === "deliberation") { showScreen("deliberation"); return showDeliberation(); }
+  if (screen === "vote" && arg) { showScreen("vote"); return showVote(decodeURIComponent(arg)); }
+  if (screen === "meeting" && arg) { showScreen("meeting"); return showMeeting(decodeURIComponent(arg)); }
   const view = screen === "archive" ? "archive" : "feed";
   const changed = view !== state.view;
   state.view = view;
@@ -352,6 +410,9 @@ function showItemHeader(item) {
   const external = item.link && !/\/requests\//.test(item.link) && /^https?:\/\//.test(item.link);
   $("item-link").hidden = !external;
   if (external) $("item-link").href = item.link;
+  const target = appTarget(item);
+  $("item-app-link").hidden = !target;
+  if (target) { $("item-app-link").href = target.hash; $("item-app-link").textContent = target.text; }
 }
 
 async function showItem(id) {
@@ -383,6 +444,191 @@ async function showItem(id) {
     const updated = await mark(id, "read");
     if (updated) showItemHeader(updated);
   }
+}
+
+// -- 议事: votes and meetings (deliberation's API) --------------------------------------------------------
+
+// "过半数" (more than) or "以上" (at least, the bound included), of what.
+function required(t, of) { return t.strict ? `超过${of}的 ${t.share}` : `达到${of}的 ${t.share}（含）以上`; }
+
+function ruleInWords(vote) {
+  const r = vote.rules;
+  const approval = vote.major ? r.major_approval : r.ordinary_approval;
+  return [
+    r.vote_basis === "per_owner"
+      ? "每位业主一票：拥有多套房屋的业主按一票计，面积合并计算。"
+      : "每套房屋（专有部分）一票，由该户的业主投出；共有的房屋由共有人中的一人投票。",
+    `参与：参与表决的业主所持专有面积和人数都须${required(r.participation, "全体业主")}，否则不作决定。`,
+    `通过：同意的业主所持专有面积和人数都须${required(approval, "参与表决业主")}（本事项为${vote.major ? "重大事项" : "一般事项"}）。`,
+    "弃权计入参与表决，但不算同意。",
+    r.silent_majority
+      ? "本小区已采用“沉默从众”：未投票的业主，按已投票业主中面积和人数都占多数的一方计入；两者不一致时不计入。"
+      : "本小区未采用“沉默从众”：未投票的业主不计入参与表决。",
+  ];
+}
+
+function householdName(code) {
+  // 420106002003-C01-B01-U1-101 → 1栋1单元101
+  const m = /-B0*(\d+)-U(\d+)-(\w+)$/.exec(code);
+  return m ? `${m[1]}栋${m[2]}单元${m[3]}` : code;
+}
+
+function voterName(voter) { return voter.households.map(householdName).join("、") || "本人"; }
+
+function card(href, title, lines, tags) {
+  const li = document.createElement("li");
+  li.className = "card";
+  const h = document.createElement("h4");
+  const a = document.createElement("a"); a.href = href; a.textContent = title;
+  h.append(a);
+  const labels = document.createElement("p"); labels.className = "labels"; labels.append(...tags);
+  li.append(h, labels, ...lines.map((text) => { const p = document.createElement("p"); p.append(...[].concat(text)); return p; }));
+  return li;
+}
+
+async function showDeliberation() {
+  $("deliberation-error").textContent = "";
+  let votesRes, meetingsRes;
+  try {
+    [votesRes, meetingsRes] = await Promise.all([dapi("/me/votes"), dapi("/meetings?mine=true&limit=50")]);
+  } catch (e) {
+    $("deliberation-offline").hidden = navigator.onLine !== false;
+    $("deliberation-error").textContent = "无法连接议事服务";
+    return;
+  }
+  if (!votesRes.ok || !meetingsRes.ok) {
+    $("deliberation-error").textContent = `无法读取议事（HTTP ${votesRes.ok ? meetingsRes.status : votesRes.status}）`;
+    return;
+  }
+  const votes = await votesRes.json();
+  const meetings = await meetingsRes.json();
+  $("votes").replaceChildren(...votes.map((v) => {
+    const tags = [tag(v.status === "open" ? "表决中" : "已结束", v.status === "open" ? "state-unread" : "cat-notice")];
+    const lines = [];
+    if (v.status === "open") {
+      lines.push(["截止：", timeElement(v.closes_at)]);
+      const cast = v.my_voters.filter((x) => x.choice);
+      if (!v.my_voters.length) lines.push("您不是此表决的业主，可查看，不能投票");
+      else if (cast.length === v.my_voters.length) lines.push(`已投票：${cast.map((x) => CHOICE_LABELS[x.choice]).join("、")}`);
+      else lines.push("尚未投票");
+    } else {
+      lines.push(`结果：${OUTCOME_LABELS[v.outcome] || "—"}`);
+    }
+    return card(`#/vote/${encodeURIComponent(v.vote_id)}`, v.title, lines, tags);
+  }));
+  $("votes-empty").hidden = votes.length > 0;
+  $("meetings").replaceChildren(...meetings.map((m) => card(
+    `#/meeting/${encodeURIComponent(m.meeting_id)}`, m.title,
+    [["时间：", timeElement(m.scheduled_for)]],
+    [tag(MEETING_TYPE_LABELS[m.meeting_type] || m.meeting_type, "cat-appointment"), tag(MEETING_STATUS_LABELS[m.status] || m.status, "cat-notice")],
+  )));
+  $("meetings-empty").hidden = meetings.length > 0;
+}
+
+function setTime(el, iso) { el.dateTime = iso; el.title = absoluteTime(iso); el.textContent = absoluteTime(iso); }
+
+function renderVote(vote) {
+  state.vote = vote;
+  $("vote-title").textContent = vote.title;
+  $("vote-labels").replaceChildren(
+    tag(vote.status === "open" ? "表决中" : "已结束", vote.status === "open" ? "state-unread" : "cat-notice"),
+    tag(vote.major ? "重大事项" : "一般事项", "cat-supervision"));
+  $("vote-matter").textContent = MATTER_LABELS[vote.matter] || vote.matter;
+  setTime($("vote-closes"), vote.closes_at);
+  $("vote-households").textContent = vote.my_households.map((h) =>
+    `${householdName(h.household_code)}（${h.role === "owner" ? "业主" : h.role === "representative" ? "联系代表" : "住户"}）`).join("、") || "—";
+  $("vote-rule").replaceChildren(...ruleInWords(vote).map((text) => { const li = document.createElement("li"); li.textContent = text; return li; }));
+  const voters = vote.my_voters;
+  $("vote-ballot").textContent = !voters.length ? "您不是此表决名册上的业主，不能投票。"
+    : voters.map((v) => `${voterName(v)}：${v.choice ? "已投 " + CHOICE_LABELS[v.choice] : "尚未投票"}`).join("；");
+  $("vote-form").hidden = !vote.can_vote;
+  $("vote-voter-row").hidden = voters.length < 2;
+  const select = $("vote-voter");
+  const keep = select.value;
+  select.replaceChildren(...voters.map((v) => { const o = document.createElement("option"); o.value = v.voter_id; o.textContent = voterName(v); return o; }));
+  if (keep && voters.some((v) => v.voter_id === keep)) select.value = keep;
+  const current = voters.find((v) => v.voter_id === select.value) || voters[0];
+  for (const c of Object.keys(CHOICE_LABELS)) $(`choice-${c}`).checked = !!current && current.choice === c;
+  $("vote-submit").textContent = current && current.choice ? "修改投票" : "投票";
+  const decision = vote.decision;
+  $("vote-result").hidden = !decision;
+  if (decision) {
+    $("vote-outcome").textContent = OUTCOME_LABELS[decision.outcome] || decision.outcome;
+    $("vote-measures").replaceChildren(...decision.measures.map((m) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th"); th.scope = "row"; th.textContent = MEASURE_LABELS[m.name] || m.name;
+      const unit = m.name.endsWith("_area") ? " m²" : "";
+      const cells = [`${m.numerator}${unit} / ${m.denominator}${unit} = ${m.ratio_exact}（${(m.ratio * 100).toFixed(2)}%）`,
+        m.threshold.replace(">", "超过").replace("≥", "不少于"), m.met ? "达到" : "未达到"];
+      tr.append(th, ...cells.map((text) => { const td = document.createElement("td"); td.textContent = text; return td; }));
+      return tr;
+    }));
+    const side = (label, s) => { const li = document.createElement("li"); li.textContent = `${label}：${s.heads} 户/人，${s.area_m2} m²`; return li; };
+    $("vote-counts").replaceChildren(side("全体", decision.eligible), side("同意", decision.approve), side("反对", decision.oppose),
+      side("弃权", decision.abstain), side("未投票", decision.silent));
+    $("vote-silent").textContent = decision.silent_counted_as
+      ? `按“沉默从众”规则，未投票的业主计入“${CHOICE_LABELS[decision.silent_counted_as]}”。` : "";
+  }
+}
+
+async function showVote(id) {
+  state.voteId = id;
+  $("vote-error").textContent = ""; $("vote-message").textContent = "";
+  let res;
+  try { res = await dapi(`/me/votes/${encodeURIComponent(id)}`); } catch (e) { $("vote-title").textContent = "业主表决"; $("vote-error").textContent = "无法连接议事服务"; return; }
+  if (!res.ok) {
+    $("vote-title").textContent = "业主表决";
+    $("vote-form").hidden = true; $("vote-result").hidden = true;
+    $("vote-error").textContent = res.status === 404 ? "找不到这项表决" : res.status === 403 ? "这项表决不属于您所在的小区" : `无法打开（HTTP ${res.status}）`;
+    return;
+  }
+  renderVote(await res.json());
+  $("vote-title").focus();
+}
+
+async function castBallot(event) {
+  event.preventDefault();
+  $("vote-error").textContent = ""; $("vote-message").textContent = "";
+  const picked = document.querySelector("#vote-form input[name='choice']:checked");
+  if (!picked) { $("vote-error").textContent = "请选择同意、反对或弃权"; return; }
+  const body = { choice: picked.value };
+  if (state.vote && state.vote.my_voters.length > 1) body.voter_id = $("vote-voter").value;
+  $("vote-submit").disabled = true;
+  try {
+    const res = await dapi(`/votes/${encodeURIComponent(state.voteId)}/ballots`, { method: "POST", body: JSON.stringify(body) });
+    if (res.ok) {
+      const ballot = await res.json();
+      await showVote(state.voteId);
+      $("vote-message").textContent = `已记录：${CHOICE_LABELS[ballot.choice]}`;
+    } else {
+      let detail = "";
+      try { detail = (await res.json()).detail || ""; } catch (e) { /* no body */ }
+      $("vote-error").textContent = `投票未成功（HTTP ${res.status}）${detail ? "：" + detail : ""}`;
+    }
+  } catch (e) {
+    $("vote-error").textContent = "无法连接议事服务，请稍后再试";
+  } finally { $("vote-submit").disabled = false; }
+}
+
+async function showMeeting(id) {
+  $("meeting-error").textContent = "";
+  let res;
+  try { res = await dapi(`/meetings/${encodeURIComponent(id)}`); } catch (e) { $("meeting-title").textContent = "会议"; $("meeting-error").textContent = "无法连接议事服务"; return; }
+  if (!res.ok) { $("meeting-title").textContent = "会议"; $("meeting-error").textContent = res.status === 404 ? "找不到这次会议" : res.status === 403 ? "您不在这次会议的参会名单中" : `无法打开（HTTP ${res.status}）`; return; }
+  const m = await res.json();
+  $("meeting-title").textContent = m.title;
+  $("meeting-type").textContent = MEETING_TYPE_LABELS[m.meeting_type] || m.meeting_type;
+  setTime($("meeting-time"), m.scheduled_for);
+  $("meeting-status").textContent = MEETING_STATUS_LABELS[m.status] || m.status;
+  $("meeting-participants").textContent = `${m.participants.length} 人`;
+  $("meeting-agenda").replaceChildren(...(m.agenda.length ? m.agenda : [{ title: "（议程待定）" }]).map((i) => { const li = document.createElement("li"); li.textContent = i.title; return li; }));
+  $("meeting-resolutions-section").hidden = !m.resolutions.length;
+  $("meeting-resolutions").replaceChildren(...m.resolutions.map((r) => {
+    const li = document.createElement("li");
+    li.textContent = `${r.title}：${OUTCOME_LABELS[r.decision.outcome] || r.decision.outcome}（同意 ${r.decision.approve}，反对 ${r.decision.oppose}，弃权 ${r.decision.abstain}）`;
+    return li;
+  }));
+  $("meeting-title").focus();
 }
 
 // -- settings -----------------------------------------------------------------------------------------
@@ -534,6 +780,7 @@ async function start() {
     localStorage.setItem(MEMBER_KEY, me.person_id);
   }
   setStatus("连接中…", false);
+  await loadConfig();
   await route();
   stream();
 }
@@ -574,6 +821,8 @@ window.addEventListener("DOMContentLoaded", () => {
   $("push").addEventListener("click", () => enablePush().catch((e) => announce(`无法开启推送：${e}`)));
   $("category").addEventListener("change", (e) => { state.category = e.target.value; loadPage(true); });
   $("settings-form").addEventListener("submit", saveSettings);
+  $("vote-form").addEventListener("submit", castBallot);
+  $("vote-voter").addEventListener("change", () => { if (state.vote) renderVote(state.vote); });
   $("item-archive").addEventListener("click", async () => { if (state.itemId && await mark(state.itemId, "archived")) location.hash = "#/feed"; });
   window.addEventListener("hashchange", () => route().catch(() => {}));
   setInterval(() => { for (const t of document.querySelectorAll("time[datetime]")) t.textContent = relativeTime(t.dateTime); }, 30000);
