@@ -1,5 +1,5 @@
-"""Across services: a resolution adopted at a tripartite meeting reaches resources' needs list (over
-Kafka) for a team or resource to claim, once even when the event is delivered twice."""
+"""Across services: a resolution adopted at a tripartite meeting reaches resources' projects list (over
+Kafka) for a team or resource to claim and lead, once even when the event is delivered twice."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.support.servers import Servers
 pytestmark = pytest.mark.integration
 
 
-async def test_an_adopted_resolution_is_put_on_the_communitys_needs_list_once(
+async def test_an_adopted_resolution_is_put_on_the_communitys_projects_list_once(
     service: Running, community: str, servers: Servers, tmp_path: Path, mongo_client: Any
 ) -> None:
     settings = settings_for(
@@ -44,13 +44,16 @@ async def test_an_adopted_resolution_is_put_on_the_communitys_needs_list_once(
         reader = resources.auth(Role.COORDINATOR, community[:9])
 
         async def needs() -> list[dict[str, Any]]:
-            answer = await resources.client.get(f"/needs?community_code={community}", headers=reader)
+            answer = await resources.client.get(
+                f"/needs?community_code={community}&list=projects", headers=reader
+            )
             assert answer.status_code == 200, answer.text
-            return [n for n in answer.json() if n["id"] == f"need-{rid}"]
+            return [n for n in answer.json() if n["id"] == f"project-{rid}"]
 
-        assert await wait_for(needs, timeout=60), "resources never put the resolution on the needs list"
+        assert await wait_for(needs, timeout=60), "resources never put the resolution on the projects list"
         [need] = await needs()
-        assert (need["title"], need["tags"], need["slots"]) == ("楼道加装扶手", ["resolution"], 1)
+        assert (need["title"], need["tags"], need["slots"]) == ("楼道加装扶手", ["resolution", "project"], 1)
+        assert need["resolution_id"] == rid
         assert mid in need["description"]
 
         # The same event delivered again (a relay retry): still one need, once resources has read it.

@@ -178,8 +178,12 @@ class FakeViews:
     async def need(self, need_id: str) -> View:
         return {**await self._one(Need, need_id), "remaining": self._uow.needs.items[need_id].remaining}
 
-    async def needs(self, community_code: str) -> list[View]:
-        return [view_of(n) for n in self._uow.needs.items.values() if n.community_code == community_code]
+    async def needs(self, community_code: str, projects: bool = False) -> list[View]:
+        return [
+            view_of(n)
+            for n in self._uow.needs.items.values()
+            if n.community_code == community_code and n.agreed_project == projects
+        ]
 
     async def offer(self, offer_id: str) -> View:
         return await self._one(Offer, offer_id)

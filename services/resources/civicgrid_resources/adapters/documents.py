@@ -334,6 +334,8 @@ def need_fields(n: Need) -> Document:
             for c in n.claims
         ],
         "published_at": n.published_at,
+        "resolution_id": n.resolution_id,
+        "list": "projects" if n.agreed_project else "needs",
     }
 
 
@@ -357,6 +359,7 @@ def need_from(doc: Document) -> Need:
             )
             for c in doc.get("claims", [])
         ],
+        resolution_id=doc.get("resolution_id"),
         version=int(doc.get("version", 0)),
     )
 

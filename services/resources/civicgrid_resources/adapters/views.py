@@ -48,11 +48,20 @@ class MongoViews:
         return None if doc is None else public(doc)
 
     async def need(self, need_id: str) -> View:
-        return public(await self._store.needs.get(need_id))
+        doc = dict(await self._store.needs.get(need_id))
+        on_list = doc.pop("list", "needs")
+        return {**public(doc), "on_list": on_list}
 
-    async def needs(self, community_code: str) -> list[View]:
+    async def needs(self, community_code: str, projects: bool = False) -> list[View]:
+        # Filtered here, not in the query: needs stored before the projects list have no "list"
+        # (and FerretDB reads the collection for this query anyway).
         cursor = self._store.needs.collection.find({"community_code": community_code}, {"outbox": 0})
-        return [public(d) async for d in cursor.sort("_id", 1)]
+        found = []
+        async for d in cursor.sort("_id", 1):
+            on_list = d.pop("list", "needs")
+            if (on_list == "projects") == projects:
+                found.append({**public(d), "on_list": on_list})
+        return found
 
     async def offer(self, offer_id: str) -> View:
         return public(await self._store.offers.get(offer_id))

@@ -36,6 +36,9 @@ class Need:
     tags: list[str] = field(default_factory=list)
     slots: int = 1
     claims: list[NeedClaim] = field(default_factory=list)
+    resolution_id: str | None = None
+    """Set on a project agreed in deliberation (领办议定的民生实事): it is on the projects list, not
+    the needs list, and a team or resource claims it to lead it."""
     version: int = 0
     events: list[ev.DomainEvent] = field(default_factory=list, repr=False)
 
@@ -49,9 +52,10 @@ class Need:
         tags: list[str],
         slots: int,
         now: datetime,
+        resolution_id: str | None = None,
     ) -> Need:
         need_claim_rules(slots)
-        need = cls(need_id, community_code, title, now, description, list(tags), slots)
+        need = cls(need_id, community_code, title, now, description, list(tags), slots, [], resolution_id)
         need.events.append(
             ev.NeedPublished(
                 community_code=community_code,
@@ -63,6 +67,11 @@ class Need:
             )
         )
         return need
+
+    @property
+    def agreed_project(self) -> bool:
+        """On the projects list (from an adopted resolution) rather than the needs list."""
+        return self.resolution_id is not None
 
     @property
     def remaining(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -271,9 +272,20 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
             body.need_id,
         )
 
-    @router.get("/needs", response_model=list[NeedOut], tags=["three lists"])
-    async def list_needs(community_code: CommunityCode, principal: Principal = Depends(staff)) -> list[View]:
-        return await needs.list_needs(ctx, principal, community_code)
+    @router.get(
+        "/needs",
+        response_model=list[NeedOut],
+        tags=["three lists"],
+        summary="A community's needs list, or (list=projects) its projects list",
+        description="list=projects: projects agreed in deliberation (an adopted resolution), each "
+        "claimed by a team or resource to lead it through POST /needs/{need_id}/claims.",
+    )
+    async def list_needs(
+        community_code: CommunityCode,
+        which: Literal["needs", "projects"] = Query(default="needs", alias="list"),
+        principal: Principal = Depends(staff),
+    ) -> list[View]:
+        return await needs.list_needs(ctx, principal, community_code, which == "projects")
 
     @router.post(
         "/needs/{need_id}/claims",

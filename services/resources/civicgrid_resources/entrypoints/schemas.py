@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -240,6 +240,10 @@ class NeedOut(_Answer):
     claimants: list[str] = Field(default_factory=list)
     claims: list[ClaimOut] = Field(default_factory=list)
     published_at: datetime
+    on_list: Literal["needs", "projects"] = "needs"
+    resolution_id: str | None = Field(
+        default=None, description="the deliberation resolution that agreed this project (projects list)"
+    )
     version: int
 
 

@@ -42,12 +42,21 @@ async def publish_need(
     return await ctx.views.need(need.need_id)
 
 
+def project_id_for(resolution_id: str) -> str:
+    rid = resolution_id
+    return f"project-{rid}" if len(rid) <= 56 else f"project-{hashlib.sha256(rid.encode()).hexdigest()[:40]}"
+
+
 async def take_resolution(ctx: Context, resolution: ResolutionAdopted, cause: Cause) -> None:
-    """A resolution adopted in deliberation (领办议定的民生实事) goes on its community's needs list, for a
-    team or a resource to claim. Idempotent: the need's id is derived from the resolution's."""
+    """A resolution adopted in deliberation (领办议定的民生实事) becomes a project on its community's
+    projects list (``project-<resolution id>``, linked by ``resolution_id``), for a team or a resource
+    to claim and lead. Idempotent: the project's id is derived from the resolution's (a resolution
+    taken before the projects list, as ``need-<id>``, is not taken again)."""
     rid = resolution.resolution_id
-    need_id = f"need-{rid}" if len(rid) <= 59 else f"need-{hashlib.sha256(rid.encode()).hexdigest()[:40]}"
+    need_id = project_id_for(rid)
     if await ctx.uow.needs.find(need_id) is not None:
+        return
+    if len(rid) <= 59 and await ctx.uow.needs.find(f"need-{rid}") is not None:
         return
     decided_by = " ".join(
         f"{label} {value}"
@@ -67,9 +76,10 @@ async def take_resolution(ctx: Context, resolution: ResolutionAdopted, cause: Ca
         resolution.community_code,
         resolution.title,
         description.strip(),
-        ["resolution"],
+        ["resolution", "project"],
         1,
         ctx.now(),
+        resolution_id=rid,
     )
     try:
         await ctx.uow.add(need, cause)
@@ -163,9 +173,11 @@ async def complete_claim(
     return await ctx.views.need(need_id)
 
 
-async def list_needs(ctx: Context, principal: Principal, community_code: str) -> list[View]:
+async def list_needs(
+    ctx: Context, principal: Principal, community_code: str, projects: bool = False
+) -> list[View]:
     principal.ensure_can_manage(community_code)
-    return await ctx.views.needs(community_code)
+    return await ctx.views.needs(community_code, projects)
 
 
 async def offer(
