@@ -4,8 +4,9 @@ posts deliberation projects from Kafka). Idempotent: every write carries an Idem
     seed("http://127.0.0.1:8004", admin_token)
 
 紫阳苑 (compound 1 of the demo community) adopted the silent-majority rule; its owners vote on using the
-maintenance fund for the roof; the community and the compound have items on their public pages
-(``/public/disclosures/420106002003/page``, with a QR code). Stdlib only (urllib).
+maintenance fund for the roof (the notifications demo member, 楼栋长1-1, owns 1栋1单元101 there and votes
+on the phone: 议事); a property salon on the roof invites them; the community and the compound have items
+on their public pages (``/public/disclosures/420106002003/page``, with a QR code). Stdlib only (urllib).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 COMMUNITY = "420106002003"
 COMPOUND = f"{COMMUNITY}-C01"
+DEMO_MEMBER = "demo-p-head-1-1"
+"""The notifications demo member (``demo_notifications.DEMO_MEMBER``), an owner in 紫阳苑."""
 
 
 class SeedError(RuntimeError):
@@ -78,6 +81,22 @@ def seed(base_url: str, token: str, roll_wait_seconds: float = 180.0) -> None:
         "matter": "use_maintenance_fund",
         "closes_at": "2099-12-31T16:00:00Z",
     }
+    _call(
+        base_url,
+        token,
+        "POST",
+        "/meetings",
+        {
+            "level": "compound",
+            "place_code": COMPOUND,
+            "meeting_type": "property_salon",
+            "title": "屋面防水维修方案说明会",
+            "scheduled_for": "2027-01-09T19:00:00+08:00",
+            "agenda": [{"title": "维修方案、费用与维修资金使用"}],
+            "guest_person_ids": [DEMO_MEMBER],
+        },
+        "demo-meeting-roof-salon",
+    )
     # The roll comes from the household projection: wait until org-graph's households have arrived.
     deadline = time.monotonic() + roll_wait_seconds
     while True:

@@ -18,7 +18,11 @@ from typing import Any
 COMMUNITY = "420106002003"
 STREET = "420106002"
 DEMO_MEMBER = "demo-p-head-1-1"
-"""A building head of the org-graph demo (楼栋长1-1): appointed at seed time, so the feed is not empty."""
+"""A building head of the org-graph demo (楼栋长1-1): appointed at seed time, so the feed is not empty;
+owner of 紫阳苑 1栋1单元101 (``demo_orggraph.OWNERS_WITH_POSTS``), so they vote in 紫阳苑's open vote."""
+DEMO_PHONE = "13900001111"
+"""The demo member's SMS contact (a demo number): sign in at /app/ with it; in development the code is
+printed in notifications' output (``sign-in code for 139****1111: ......``)."""
 
 BROADCASTS = (
     {
@@ -62,10 +66,12 @@ def _call(base_url: str, token: str, method: str, path: str, body: Any = None) -
 
 
 def seed(base_url: str, token: str) -> None:
-    """Two broadcasts (community welcome, street drill) and quiet hours for the demo member."""
+    """Two broadcasts (community welcome, street drill), quiet hours and the SMS contact (sign-in by
+    code) of the demo member."""
     for broadcast in BROADCASTS:
         _call(base_url, token, "POST", "/broadcasts", broadcast)
     _call(base_url, token, "PUT", f"/members/{DEMO_MEMBER}/preferences", QUIET_HOURS)
+    _call(base_url, token, "PUT", f"/members/{DEMO_MEMBER}/contacts", {"sms": DEMO_PHONE})
 
 
 def phone_page_url(base_url: str, member_token: str) -> str:

@@ -319,6 +319,11 @@ def _area(code: str) -> str:
     return f"{55 + (digest % 9000) / 100:.2f}"
 
 
+OWNERS_WITH_POSTS = {"1-1-1-101": "demo-p-head-1-1"}
+"""Units owned by a person of the demo's posts: 楼栋长1-1 (the notifications demo member) owns and lives in
+紫阳苑 1栋1单元101, so they vote on the phone in 紫阳苑's open vote (deploy/stack/demo_deliberation.py)."""
+
+
 def household_rows(c: int) -> list[str]:
     """The household roster of compound ``c`` (CSV lines without the header), deterministic.
 
@@ -340,7 +345,7 @@ def household_rows(c: int) -> list[str]:
             entrance, place = i // per_entrance + 1, i % per_entrance
             unit = f"{place // 2 + 1}{place % 2 + 1:02d}"
             code = f"{_building(c, b)}-U{entrance}-{unit}"
-            owner = f"demo-o-{c}-{b}-{entrance}-{unit}"
+            owner = OWNERS_WITH_POSTS.get(f"{c}-{b}-{entrance}-{unit}", f"demo-o-{c}-{b}-{entrance}-{unit}")
             name = f"{SURNAMES[index % len(SURNAMES)]}业主{index:04d}"
             owners: list[str]
             names: list[str]

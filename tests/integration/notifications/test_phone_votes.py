@@ -135,7 +135,7 @@ async def test_an_owner_votes_for_each_flat_on_the_phone_and_reads_the_decision_
         owners = mongo_client[notifications.settings.mongo_database]["households"]
 
         async def notifications_knows_the_owners() -> bool:
-            return await owners.count_documents({"compound_code": compound}) == 3
+            return bool(await owners.count_documents({"compound_code": compound}) == 3)
 
         await eventually(
             notifications_knows_the_owners, timeout=90, what="notifications' household projection"
