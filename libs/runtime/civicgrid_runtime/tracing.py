@@ -19,7 +19,12 @@ On, :func:`configure_tracing` installs, once per process:
   joins the request's trace);
 - on the consuming side (``kafka/consumer.py``), the handler of each record runs in a ``<topic>
   process`` span whose parent is the record's ``traceparent`` header (the producer span), else its
-  ``ce_traceparent``: the consumer's store writes and the events it emits continue the same trace.
+  ``ce_traceparent``: the consumer's store writes and the events it emits continue the same trace;
+- stores without a maintained instrumentation (Neo4j): :func:`store_call`, a client span per unit of
+  work named after its use case;
+- deliveries made later, outside the writer's context (notifications' live stream, fed by a poll):
+  the writer stores :func:`store_context` with what it wrote and the deliverer opens
+  :func:`start_send_span` from it.
 
 Spans nobody asked for are not recorded: a store command or a Kafka poll outside any trace (the relay's
 and the jobs' polling) would otherwise make a trace of its own every half second.
@@ -230,6 +235,60 @@ def processing(record: Any, event: CloudEvent, group: str) -> Iterator[None]:
     with _tracer.start_as_current_span(
         f"{topic} process", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
     ):
+        yield
+
+
+def store_context() -> dict[str, str]:
+    """The current trace context as fields of a stored document (``traceparent`` and, if any,
+    ``tracestate``), for a write whose later delivery happens outside the writer's context (the live
+    stream's poller); empty outside a span or with tracing off."""
+    context = current_trace_context()
+    if context is None:
+        return {}
+    traceparent, tracestate = context
+    return (
+        {"traceparent": traceparent, "tracestate": tracestate} if tracestate else {"traceparent": traceparent}
+    )
+
+
+def start_send_span(
+    name: str, traceparent: str | None, tracestate: str | None = None, *, attributes: dict[str, Any]
+) -> Any:
+    """A short producer span (not made current; the caller ends it) whose parent is a stored trace
+    context: the delivery of something written earlier joins the writer's trace. None with tracing
+    off or without a stored context; a parent that was not sampled makes a span that is not recorded."""
+    if _tracer is None or not traceparent:
+        return None
+    from opentelemetry.trace import SpanKind
+
+    carrier = {"traceparent": traceparent}
+    if tracestate:
+        carrier["tracestate"] = tracestate
+    parent = _propagator.extract(carrier)
+    return _tracer.start_span(name, context=parent, kind=SpanKind.PRODUCER, attributes=attributes)
+
+
+@contextlib.contextmanager
+def store_call(system: str, operation: str, namespace: str | None = None) -> Iterator[None]:
+    """A client span ``<system> <operation>`` around one unit of work on a store that has no maintained
+    instrumentation (Neo4j): ``db.system.name`` and ``db.operation.name`` (the use case, never a
+    query or its parameters). Current while the block runs, so the events the unit of work makes are
+    its children. Outside any trace (a periodic job) there is no span at all: a dropped one would
+    still hand its events an unsampled context, and their consumers could not start a trace of
+    their own."""
+    if _tracer is None or not _current_span().get_span_context().is_valid:
+        yield
+        return
+    from opentelemetry.trace import SpanKind
+
+    attributes = {
+        "db.system.name": system,
+        "db.system": system,  # the attribute's older name, still what many back ends group by
+        "db.operation.name": operation,
+    }
+    if namespace:
+        attributes["db.namespace"] = namespace
+    with _tracer.start_as_current_span(f"{system} {operation}", kind=SpanKind.CLIENT, attributes=attributes):
         yield
 
 

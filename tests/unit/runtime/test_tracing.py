@@ -150,10 +150,63 @@ def test_background_store_calls_and_kafka_polls_outside_any_trace_are_not_record
     assert sorted(s.name for s in spans.get_finished_spans()) == ["GET /places/{code}", "find"]
 
 
+def test_a_delivery_made_later_from_a_stored_context_is_a_send_span_in_the_writers_trace(
+    spans: InMemorySpanExporter,
+) -> None:
+    with _tracer().start_as_current_span("feed write") as writer:
+        stored = tracing.store_context()
+    assert tracing.store_context() == {}, "nothing to store outside a span"
+    span = tracing.start_send_span("sse send", stored["traceparent"], attributes={"sse.event": "entry"})
+    assert span is not None
+    span.end()
+    sent = [s for s in spans.get_finished_spans() if s.name == "sse send"]
+    assert len(sent) == 1
+    assert sent[0].kind == SpanKind.PRODUCER
+    assert sent[0].parent is not None
+    assert sent[0].parent.span_id == writer.get_span_context().span_id
+    assert sent[0].context.trace_id == writer.get_span_context().trace_id
+    assert tracing.start_send_span("sse send", None, attributes={}) is None, "no stored context, no span"
+
+
+def test_a_store_call_is_a_client_span_named_after_its_use_case_whose_events_are_its_children(
+    spans: InMemorySpanExporter,
+) -> None:
+    with (
+        _tracer().start_as_current_span("POST /memberships", kind=SpanKind.SERVER) as request,
+        tracing.store_call("neo4j", "appoint", "neo4j"),
+    ):
+        event = _event()
+    call = [s for s in spans.get_finished_spans() if s.name == "neo4j appoint"]
+    assert len(call) == 1
+    assert call[0].kind == SpanKind.CLIENT
+    assert call[0].parent is not None
+    assert call[0].parent.span_id == request.get_span_context().span_id
+    assert dict(call[0].attributes or {}) == {
+        "db.system.name": "neo4j",
+        "db.system": "neo4j",
+        "db.operation.name": "appoint",
+        "db.namespace": "neo4j",
+    }
+    assert event.traceparent is not None
+    assert event.traceparent.split("-")[2] == f"{call[0].context.span_id:016x}"
+
+
+def test_a_store_call_outside_any_trace_makes_no_span_and_gives_its_events_no_context(
+    spans: InMemorySpanExporter,
+) -> None:
+    with tracing.store_call("neo4j", "expire_terms"):
+        event = _event()
+    assert spans.get_finished_spans() == ()
+    assert event.traceparent is None, "its consumers may still start a trace of their own"
+
+
 def test_tracing_is_off_without_an_otlp_endpoint_and_events_carry_nothing() -> None:
     assert not tracing.configure_tracing(ServiceSettings(service_name="untraced"))
     assert not tracing.ENABLED
     assert tracing.current_trace_context() is None
+    assert tracing.store_context() == {}
+    stored = "00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+    assert tracing.start_send_span("sse send", stored, attributes={}) is None
     assert _event().traceparent is None
 
 

@@ -14,6 +14,9 @@ Driver errors that mean the store is unavailable (``ServiceUnavailable``, ``Sess
 after the retries) are not caught here: the runtime maps them to 503. After such an error the driver's
 :class:`~civicgrid_runtime.stores.neo4j.Neo4jAvailability` bounds each unit of work (1.5 s, then 503) until
 Neo4j answers promptly again: a restarted Neo4j accepts connections long before it answers queries.
+
+With tracing on, each unit of work is one client span ``neo4j <use case>`` (no maintained Neo4j
+instrumentation exists); with it off, ``run`` tests one module flag.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from neo4j.exceptions import ConstraintError
 from civicgrid_orggraph.adapters.contract_events import to_cloud_event
 from civicgrid_orggraph.adapters.graph_tx import Neo4jGraphTx
 from civicgrid_orggraph.service_layer.ports import Result, Work
+from civicgrid_runtime import tracing
 from civicgrid_runtime.errors import Conflict
 from civicgrid_runtime.stores.neo4j import append_outbox, availability_of
 
@@ -58,6 +62,22 @@ class Neo4jUnitOfWork:
         causation_id: str | None = None,
         correlation_id: str | None = None,
         dry_run: bool = False,
+    ) -> Result:
+        if not tracing.ENABLED:
+            return await self._run(work, idempotency_key, fingerprint, causation_id, correlation_id, dry_run)
+        # Neo4j has no maintained instrumentation: one client span per unit of work, named after the
+        # use case (the function that defined ``work``), never a query or its parameters.
+        with tracing.store_call("neo4j", use_case_of(work), self._database):
+            return await self._run(work, idempotency_key, fingerprint, causation_id, correlation_id, dry_run)
+
+    async def _run(
+        self,
+        work: Work,
+        idempotency_key: str | None,
+        fingerprint: str,
+        causation_id: str | None,
+        correlation_id: str | None,
+        dry_run: bool,
     ) -> Result:
         published: list[int] = []
 
@@ -96,6 +116,12 @@ class Neo4jUnitOfWork:
         if published and published[0] and self._on_commit is not None:
             self._on_commit()
         return result
+
+
+def use_case_of(work: Work) -> str:
+    """The use case a unit of work belongs to: ``appoint`` for the ``work`` defined in ``appoint``."""
+    name = getattr(work, "__qualname__", "") or getattr(work, "__name__", "") or "unit_of_work"
+    return name.split(".<locals>", 1)[0]
 
 
 async def _claim_key(tx: AsyncManagedTransaction, key: str) -> tuple[str, Result] | None:
