@@ -2,7 +2,8 @@
 
 Every stream-visible change (an entry written, a broadcast sent, a state changed) takes the next value
 of one counter (``counters.feed_seq``) into the changed document's ``seq``. Live streams poll
-``seq > last``; a reconnect's ``Last-Event-ID`` is such a seq.
+``seq > last``; a reconnect's ``Last-Event-ID`` is such a seq. While tracing is on, a changed
+document also keeps its writer's ``traceparent`` (``tracestate``): the stream's send joins that trace.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from civicgrid_notifications.domain.model import (
 )
 from civicgrid_notifications.service_layer.broadcast_push import PendingBroadcast
 from civicgrid_notifications.service_layer.ports import FeedItem, PageCursor
+from civicgrid_runtime import tracing
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
@@ -78,6 +80,12 @@ async def bulk_update(
     return changed, duplicates
 
 
+def _traced() -> Document:
+    """The writer's trace context as fields of a changed document, while tracing is on (nothing
+    otherwise: no field, no cost): the live stream sends the change within that trace."""
+    return tracing.store_context() if tracing.ENABLED else {}
+
+
 def _before(cursor: PageCursor | None) -> Document:
     if cursor is None:
         return {}
@@ -102,11 +110,14 @@ def _personal(doc: Document) -> FeedItem:
         created_at=doc["created_at"],
         seq=int(doc["seq"]),
         community_code=doc["community_code"],
+        traceparent=doc.get("traceparent"),
+        tracestate=doc.get("tracestate"),
     )
 
 
 def _broadcast(doc: Document, state: Document | None) -> FeedItem:
     seq = max(int(doc["seq"]), int(state["seq"]) if state else 0)
+    changed = state if state else doc  # the trace of the latest change: the member's, else the sending
     return FeedItem(
         id=doc["_id"],
         kind="broadcast",
@@ -119,6 +130,8 @@ def _broadcast(doc: Document, state: Document | None) -> FeedItem:
         created_at=doc["created_at"],
         seq=seq,
         community_code=doc["community_code"],
+        traceparent=changed.get("traceparent"),
+        tracestate=changed.get("tracestate"),
     )
 
 
@@ -165,6 +178,10 @@ class MongoFeedStore:
         fresh = list(entries)
         top = await self.next_seq(len(fresh))
         docs = [self._document(e, top - len(fresh) + 1 + i) for i, e in enumerate(fresh)]
+        if tracing.ENABLED:  # the writer's trace, for the live stream's delivery (a consumer's handling)
+            traced = tracing.store_context()
+            for doc in docs:
+                doc.update(traced)
         try:
             result = await self.entries.insert_many(docs, ordered=False)
             return len(result.inserted_ids)
@@ -213,6 +230,7 @@ class MongoFeedStore:
                     "seq": seq,
                     "push_pending": True,
                     "push_after": "",
+                    **_traced(),
                 }
             )
         except DuplicateKeyError:
@@ -332,7 +350,7 @@ class MongoFeedStore:
         if item.kind == "personal":
             doc = await self.entries.find_one_and_update(
                 {"_id": item.id, "member_id": member_id},
-                {"$set": {"state": state.value, "seq": seq}},
+                {"$set": {"state": state.value, "seq": seq, **_traced()}},
                 return_document=ReturnDocument.AFTER,
             )
             return _personal(doc) if doc else item
@@ -348,6 +366,7 @@ class MongoFeedStore:
                     "audience": bdoc["audience"],
                     "state": state.value,
                     "seq": seq,
+                    **_traced(),
                 }
             },
             upsert=True,
@@ -366,13 +385,15 @@ class MongoFeedStore:
         done = await self._states(member_id, [d["_id"] for d in bdocs])
         pending = [d for d in bdocs if d["_id"] not in done or done[d["_id"]]["state"] not in _DONE]
         seq = await self.next_seq()
-        result = await self.entries.update_many(query, {"$set": {"state": FeedState.READ.value, "seq": seq}})
+        read = {"state": FeedState.READ.value, "seq": seq, **_traced()}
+        result = await self.entries.update_many(query, {"$set": read})
         changed = result.modified_count
         if pending:
             changed += await self._broadcasts_read(member_id, pending, seq)
         return changed
 
     async def _broadcasts_read(self, member_id: str, docs: Sequence[Document], seq: int) -> int:
+        traced = _traced()
         requests = [
             UpdateOne(
                 # Not over a state the member moved further meanwhile (archived): the filter does not
@@ -385,6 +406,7 @@ class MongoFeedStore:
                         "audience": doc["audience"],
                         "state": FeedState.READ.value,
                         "seq": seq,
+                        **traced,
                     }
                 },
                 upsert=True,

@@ -5,6 +5,10 @@ or the ``seq`` of the feed page it read) or, without one, the live hub's waterma
 watermark when that is older, so a change whose sequence number was reserved earlier but landed later
 is replayed too. The first event, ``ready``, carries that point as its ``id``, so a device that is cut
 off before any other event still reconnects with a ``Last-Event-ID``.
+
+With tracing on, each entry sent is a short ``sse send`` span whose parent is the trace context its
+change was written in (kept on the feed document): the delivery joins the writer's trace, though the
+stream hears of the change from a poll, outside that context. It ends once the event is handed on.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from civicgrid_notifications.adapters.live import AudiencesChanged, LiveHub, Sig
 from civicgrid_notifications.adapters.mongo_feed import MongoFeedStore
 from civicgrid_notifications.entrypoints.schemas import ERROR_RESPONSES, FeedItemOut
 from civicgrid_notifications.service_layer.feed import FeedService
+from civicgrid_runtime import tracing
 from civicgrid_runtime.auth.principal import Principal
 from civicgrid_runtime.errors import InvalidInput
 from civicgrid_runtime.http import Authenticator
@@ -37,6 +42,23 @@ def _last_event_id(value: str | None) -> int | None:
             "Last-Event-ID must be the id of an event this stream sent (a non-negative integer)"
         )
     return int(value)
+
+
+def _send_span(signal: Signal, *, replayed: bool) -> Any:
+    """An ``sse send`` span in the trace the change was written in (None for a change without one:
+    written while tracing was off, an audiences change). Its attributes say what kind of entry went
+    out, never to whom nor what it said."""
+    if isinstance(signal, AudiencesChanged) or signal.traceparent is None:
+        return None
+    attributes = {
+        "sse.event": "entry",
+        "sse.event.id": str(signal.seq),
+        "civicgrid.feed.kind": signal.kind,
+        "civicgrid.feed.category": signal.category,
+        "civicgrid.feed.priority": signal.priority,
+        "civicgrid.sse.replayed": replayed,
+    }
+    return tracing.start_send_span("sse send", signal.traceparent, signal.tracestate, attributes=attributes)
 
 
 def stream_router(
@@ -81,11 +103,11 @@ def stream_router(
             data = json.dumps({"item": item, "unread": unread}, ensure_ascii=False)
             return {"id": str(signal.seq), "event": "entry", "data": data}
 
-        async def batch(signals: Sequence[Signal]) -> list[dict[str, Any]]:
+        async def batch(signals: Sequence[Signal]) -> list[tuple[Signal, dict[str, Any]]]:
             if any(isinstance(s, AudiencesChanged) for s in signals):  # read them fresh for the count
                 subscription.audiences = frozenset(await feeds.audiences(member_id))
             unread = await store.unread_count(member_id, sorted(subscription.audiences))
-            return [shown(s, unread) for s in signals]
+            return [(s, shown(s, unread)) for s in signals]
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             try:
@@ -98,8 +120,13 @@ def stream_router(
                 if moved is not None:
                     replay.append(AudiencesChanged(moved))
                 for start in range(0, len(replay), BATCH):
-                    for event in await batch(replay[start : start + BATCH]):
-                        yield event
+                    for signal, event in await batch(replay[start : start + BATCH]):
+                        span = _send_span(signal, replayed=True) if tracing.ENABLED else None
+                        try:
+                            yield event
+                        finally:
+                            if span is not None:
+                                span.end()
                 sent = {(s.seq, s.id) for s in replay if not isinstance(s, AudiencesChanged)}
                 # A change may be both replayed and queued (the subscription came first): sent once.
                 while not subscription.overflowed:
@@ -109,8 +136,13 @@ def stream_router(
                     fresh = [
                         s for s in signals if isinstance(s, AudiencesChanged) or (s.seq, s.id) not in sent
                     ]
-                    for event in await batch(fresh) if fresh else []:
-                        yield event
+                    for signal, event in await batch(fresh) if fresh else []:
+                        span = _send_span(signal, replayed=False) if tracing.ENABLED else None
+                        try:
+                            yield event
+                        finally:
+                            if span is not None:
+                                span.end()
             finally:
                 hub.unsubscribe(subscription)
 

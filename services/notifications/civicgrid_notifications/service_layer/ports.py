@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -81,6 +81,10 @@ class FeedItem:
     created_at: datetime
     seq: int
     community_code: str
+    traceparent: str | None = field(default=None, compare=False)
+    """The trace context its change was written in (stored only while tracing is on): the live
+    stream's delivery of it joins that trace. Never shown to the member."""
+    tracestate: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
