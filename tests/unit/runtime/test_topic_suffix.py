@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from civicgrid_contracts.catalogue import all_topics, dead_letter_topic, is_redrive_topic, redrive_topic
+from civicgrid_deliberation.bootstrap import create_app as deliberation_app
+from civicgrid_deliberation.settings import DeliberationSettings
 from civicgrid_notifications.bootstrap import create_app as notifications_app
 from civicgrid_notifications.settings import NotificationsSettings
 from civicgrid_orggraph.bootstrap import create_app as orggraph_app
@@ -135,11 +137,20 @@ def _notifications(keys: Path) -> FastAPI:
     )
 
 
+def _deliberation(keys: Path) -> FastAPI:
+    return deliberation_app(
+        DeliberationSettings(
+            keys_dir=keys, environment="test", run_background_workers=False, topic_suffix=SUFFIX
+        )
+    )
+
+
 SERVICES: list[tuple[str, Callable[[Path], FastAPI], str]] = [
     # each with a topic it produces (through its outbox relay) and does not consume
     ("org-graph", _org, "civicgrid.org.organisations.v1"),
     ("resources", _resources, "civicgrid.resources.requests.v1"),
     ("notifications", _notifications, "civicgrid.notifications.delivery.v1"),
+    ("deliberation", _deliberation, "civicgrid.deliberation.v1"),
 ]
 
 
