@@ -143,3 +143,41 @@ async def test_a_consumer_killed_mid_batch_loses_nothing_and_its_successor_skips
         "the record in its handler at the kill and those after it are handled again; committed ones are not"
     )
     assert done[0] == "done 6", "the successor starts at the first record that was not finished"
+
+
+async def test_a_member_commits_what_it_finished_when_its_partitions_move_so_the_next_owner_skips_it(
+    kafka_bootstrap, unique
+):
+    topic, group = f"test.revoke.{unique}", f"revoke-{unique}"
+    await create_topics(kafka_bootstrap, topic, partitions=2)
+    # No periodic commit during the test: only the rebalance can commit.
+    settings = _settings(kafka_bootstrap).model_copy(
+        update={"consumer_commit_interval_seconds": 60.0, "consumer_commit_every": 100_000}
+    )
+    handled_by: dict[str, list[int]] = {"first": [], "second": []}
+
+    def routes(member: str) -> EventRoutes:
+        async def handle(event: CloudEvent) -> None:
+            handled_by[member].append(event.data["residents"])
+
+        return EventRoutes({POPULATION_REPORTED: handle})
+
+    first = create_broker(settings)
+    subscribe_events(first, topics=[topic], group_id=group, routes=routes("first"), redrive=False)
+    await first.start()
+    second = create_broker(settings)
+    subscribe_events(second, topics=[topic], group_id=group, routes=routes("second"), redrive=False)
+    try:
+        assert await wait_for(lambda: _settled(first), timeout=30)
+        await _publish_residents(kafka_bootstrap, topic, range(1, 21))
+        assert await wait_for(lambda: len(handled_by["first"]) == 20, timeout=30)
+        assert await committed_offset(kafka_bootstrap, group, topic, 0) in (None, -1)
+        await second.start()  # the group rebalances: the first member's partitions are revoked
+        assert await wait_for(lambda: _settled(second), timeout=30)
+        ends = [await committed_offset(kafka_bootstrap, group, topic, p) for p in (0, 1)]
+        assert sum(e for e in ends if e and e > 0) == 20, f"committed on revocation: {ends}"
+        await asyncio.sleep(1.0)
+        assert handled_by["second"] == [], "the next owner starts after what was finished"
+    finally:
+        await stop_broker(second)
+        await stop_broker(first)

@@ -84,6 +84,13 @@ class OffsetTracker:
             for consumer, offsets in pending.items():
                 await self._commit(consumer, offsets)
 
+    async def commit_now(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit what ``consumer`` finished, now (its partitions are about to be revoked)."""
+        async with self._lock:
+            offsets = self._pending.pop(consumer, None)
+            if offsets:
+                await self._commit(consumer, offsets)
+
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         assigned = consumer.assignment()
         owned = {tp: OffsetAndMetadata(o, "") for tp, o in offsets.items() if tp in assigned}

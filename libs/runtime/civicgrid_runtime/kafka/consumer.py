@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.structs import TopicPartition
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import FAKE_CONSUMER, KafkaAckableMessage
@@ -145,6 +145,29 @@ def _rewind(consumer: AIOKafkaConsumer, records: Iterable[ConsumerRecord[Any, An
                 consumer.seek(tp, offset)
 
 
+class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Before this member's partitions move, commit what it finished: their next owner starts right
+    after it, not at the last periodic commit. A rebalance also tells the batch loop to drop the rest
+    of its batch: aiokafka revokes every partition (eager protocol) and restarts each position from
+    the committed offset, so those records are read again, by this member or the next owner."""
+
+    def __init__(self, tracker: OffsetTracker | None, subscriber: list[Any]) -> None:
+        self.tracker = tracker
+        self.subscriber = subscriber
+        self.revocations = 0
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if not revoked:
+            return
+        self.revocations += 1
+        consumer = getattr(self.subscriber[0], "consumer", None) if self.subscriber else None
+        if self.tracker is not None and isinstance(consumer, AIOKafkaConsumer):
+            await self.tracker.commit_now(consumer)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
 def subscribe_events(
     broker: KafkaBroker,
     *,
@@ -219,13 +242,17 @@ def subscribe_events(
             event_type.reset(type_token)
             event_id.reset(id_token)
 
-    def batch_consumer(subscriber: list[Any]) -> Callable[[Records], Awaitable[None]]:
+    def batch_consumer(
+        subscriber: list[Any], rebalances: _CommitBeforeRevoke
+    ) -> Callable[[Records], Awaitable[None]]:
         async def consume_batch(records: Records) -> None:
             correlation, topic, offset = RECORD_VARS
             sub = subscriber[0]
             consumer = sub.consumer
+            revocations = rebalances.revocations
             for index, record in enumerate(records):
-                if not sub.running:  # stopping: the rest is not committed, so it is read again
+                if not sub.running or rebalances.revocations != revocations:
+                    # Stopping, or the group rebalanced: the rest is not committed and is read again.
                     if isinstance(consumer, AIOKafkaConsumer):
                         _rewind(consumer, records[index:])
                     return
@@ -270,7 +297,8 @@ def subscribe_events(
         )(consume)
     else:
         main: list[Any] = []
-        handle_batch = batch_consumer(main)
+        main_rebalances = _CommitBeforeRevoke(tracker, main)
+        handle_batch = batch_consumer(main, main_rebalances)
         handle_batch.__name__ = f"consume_{name}"
         main.append(
             broker.subscriber(
@@ -280,6 +308,7 @@ def subscribe_events(
                 max_poll_records=max_poll_records,
                 max_poll_interval_ms=max_poll_interval_ms,
                 batch=True,
+                listener=main_rebalances,
                 max_records=max_poll_records or BATCH_MAX_RECORDS,
                 batch_timeout_ms=POLL_TIMEOUT_MS,
                 decoder=_raw_record,
@@ -295,7 +324,8 @@ def subscribe_events(
     # assignor gives each topic's partitions to the members subscribed to it). Always from the
     # earliest offset: a redrive sent before the group's first start is not missed.
     redriven: list[Any] = []
-    handle_redriven = batch_consumer(redriven)
+    redrive_rebalances = _CommitBeforeRevoke(tracker, redriven)
+    handle_redriven = batch_consumer(redriven, redrive_rebalances)
     handle_redriven.__name__ = f"consume_redriven_{name}"
     redriven.append(
         broker.subscriber(
@@ -303,6 +333,7 @@ def subscribe_events(
             group_id=group_id,
             auto_offset_reset="earliest",
             batch=True,
+            listener=redrive_rebalances,
             max_records=BATCH_MAX_RECORDS,
             batch_timeout_ms=POLL_TIMEOUT_MS,
             decoder=_raw_record,
