@@ -14,21 +14,33 @@ from civicgrid_deliberation.domain.forums import MEETING_TYPES
 from civicgrid_deliberation.domain.voting import MATTERS
 from civicgrid_deliberation.entrypoints.schemas import (
     AgendaTopicIn,
-    AnswerList,
     AppraisalIn,
+    AppraisalOut,
     AttendanceIn,
     BallotIn,
+    BallotOut,
     DisclosureIn,
+    DisclosureItemOut,
+    GradedOut,
     GradesIn,
+    MatterOut,
     MeetingIn,
+    MeetingOut,
+    MeetingSummaryOut,
+    MeetingTypeOut,
     MinutesIn,
     ResolutionIn,
+    ResolutionOut,
     RulesIn,
+    RulesOut,
     SupportIn,
     TopicIn,
+    TopicOut,
+    TopicSummaryOut,
     VoteIn,
+    VoteOut,
+    VoteSummaryOut,
 )
-from civicgrid_deliberation.entrypoints.schemas import Answer as Out
 from civicgrid_deliberation.service_layer import appraisals, disclosure, meetings, topics, votes
 from civicgrid_deliberation.service_layer.context import Context
 from civicgrid_runtime.auth import Principal, Role
@@ -62,7 +74,10 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     # -- reference data --------------------------------------------------------------------------
 
     @router.get(
-        "/meeting-types", tags=["reference"], summary="Meeting types (data)", response_model=AnswerList
+        "/meeting-types",
+        tags=["reference"],
+        summary="Meeting types (data)",
+        response_model=list[MeetingTypeOut],
     )
     async def meeting_types(_: Anyone) -> list[dict[str, Any]]:
         return [
@@ -85,7 +100,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/matters",
         tags=["reference"],
         summary="Matters the owners decide (Civil Code art. 278)",
-        response_model=AnswerList,
+        response_model=list[MatterOut],
     )
     async def matters(_: Anyone) -> list[dict[str, Any]]:
         return [{"code": m.code, "label": m.label, "major": m.major} for m in MATTERS.values()]
@@ -96,7 +111,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/compounds/{compound_code}/rules",
         tags=["votes"],
         summary="A compound's voting rules",
-        response_model=Out,
+        response_model=RulesOut,
     )
     async def get_rules(compound_code: Compound, _: Anyone) -> dict[str, Any]:
         return await votes.get_rules(ctx, compound_code)
@@ -105,7 +120,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/compounds/{compound_code}/rules",
         tags=["votes"],
         summary="Record the voting rules a compound's owners adopted",
-        response_model=Out,
+        response_model=RulesOut,
     )
     async def set_rules(compound_code: Compound, body: RulesIn, principal: Staff) -> dict[str, Any]:
         return await votes.set_rules(ctx, principal, compound_code, body.to_domain())
@@ -113,7 +128,11 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     # -- meetings ----------------------------------------------------------------------------------
 
     @router.post(
-        "/meetings", tags=["meetings"], summary="Convene a meeting", status_code=201, response_model=Out
+        "/meetings",
+        tags=["meetings"],
+        summary="Convene a meeting",
+        status_code=201,
+        response_model=MeetingOut,
     )
     async def convene(
         body: MeetingIn, principal: Staff, response: Response, key: IdempotencyKey = None
@@ -130,7 +149,10 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         return created(response, await meetings.convene(ctx, principal, cmd, key))
 
     @router.get(
-        "/meetings", tags=["meetings"], summary="Meetings of a place, or mine", response_model=AnswerList
+        "/meetings",
+        tags=["meetings"],
+        summary="Meetings of a place, or mine",
+        response_model=list[MeetingSummaryOut],
     )
     async def list_meetings(
         principal: Anyone,
@@ -140,7 +162,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     ) -> list[dict[str, Any]]:
         return await meetings.listing(ctx, principal, place_code, mine, limit)
 
-    @router.get("/meetings/{meeting_id}", tags=["meetings"], summary="A meeting", response_model=Out)
+    @router.get("/meetings/{meeting_id}", tags=["meetings"], summary="A meeting", response_model=MeetingOut)
     async def read_meeting(meeting_id: Id, principal: Anyone) -> dict[str, Any]:
         return await meetings.read(ctx, principal, meeting_id)
 
@@ -148,7 +170,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/meetings/{meeting_id}/agenda",
         tags=["meetings"],
         summary="Put a topic on the agenda",
-        response_model=Out,
+        response_model=MeetingOut,
     )
     async def add_topic(meeting_id: Id, body: AgendaTopicIn, principal: Staff) -> dict[str, Any]:
         return await meetings.add_topic(ctx, principal, meeting_id, body.topic_id)
@@ -157,7 +179,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/meetings/{meeting_id}/attendance",
         tags=["meetings"],
         summary="Record who attends",
-        response_model=Out,
+        response_model=MeetingOut,
     )
     async def attendance(meeting_id: Id, body: AttendanceIn, principal: Staff) -> dict[str, Any]:
         return await meetings.record_attendance(ctx, principal, meeting_id, list(body.person_ids))
@@ -166,7 +188,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/meetings/{meeting_id}/hold",
         tags=["meetings"],
         summary="Record that it was held, with minutes",
-        response_model=Out,
+        response_model=MeetingOut,
     )
     async def hold(meeting_id: Id, body: MinutesIn, principal: Staff) -> dict[str, Any]:
         return await meetings.hold(ctx, principal, meeting_id, body.minutes)
@@ -176,7 +198,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["meetings"],
         summary="Record a resolution",
         status_code=201,
-        response_model=Out,
+        response_model=ResolutionOut,
     )
     async def resolve(
         meeting_id: Id, body: ResolutionIn, principal: Staff, response: Response, key: IdempotencyKey = None
@@ -194,27 +216,32 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         return created(response, await meetings.resolve(ctx, principal, meeting_id, cmd, key))
 
     @router.post(
-        "/meetings/{meeting_id}/close", tags=["meetings"], summary="Close a held meeting", response_model=Out
+        "/meetings/{meeting_id}/close",
+        tags=["meetings"],
+        summary="Close a held meeting",
+        response_model=MeetingOut,
     )
     async def close_meeting(meeting_id: Id, principal: Staff) -> dict[str, Any]:
         return await meetings.close(ctx, principal, meeting_id)
 
     # -- topics ------------------------------------------------------------------------------------
 
-    @router.post("/topics", tags=["topics"], summary="Raise a topic", status_code=201, response_model=Out)
+    @router.post(
+        "/topics", tags=["topics"], summary="Raise a topic", status_code=201, response_model=TopicOut
+    )
     async def raise_topic(
         body: TopicIn, principal: Anyone, response: Response, key: IdempotencyKey = None
     ) -> Any:
         cmd = topics.RaiseTopic(body.place_code, body.title, body.description, body.request_id, body.need_id)
         return created(response, await topics.raise_topic(ctx, principal, cmd, key))
 
-    @router.get("/topics", tags=["topics"], summary="Topics of a place", response_model=AnswerList)
+    @router.get("/topics", tags=["topics"], summary="Topics of a place", response_model=list[TopicSummaryOut])
     async def list_topics(
         principal: Anyone, place_code: Annotated[str, Query(min_length=12, max_length=40)], limit: Limit = 100
     ) -> list[dict[str, Any]]:
         return await topics.listing(ctx, principal, place_code, limit)
 
-    @router.get("/topics/{topic_id}", tags=["topics"], summary="A topic", response_model=Out)
+    @router.get("/topics/{topic_id}", tags=["topics"], summary="A topic", response_model=TopicOut)
     async def read_topic(topic_id: Id, principal: Anyone) -> dict[str, Any]:
         return await topics.read(ctx, principal, topic_id)
 
@@ -222,7 +249,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/topics/{topic_id}/support",
         tags=["topics"],
         summary="Support a topic (the 5 % motion is checked)",
-        response_model=Out,
+        response_model=TopicOut,
     )
     async def support(topic_id: Id, body: SupportIn, principal: Anyone) -> dict[str, Any]:
         return await topics.support(ctx, principal, topic_id, body.voter_id)
@@ -230,7 +257,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     # -- votes -------------------------------------------------------------------------------------
 
     @router.post(
-        "/votes", tags=["votes"], summary="Open an owners' vote", status_code=201, response_model=Out
+        "/votes", tags=["votes"], summary="Open an owners' vote", status_code=201, response_model=VoteOut
     )
     async def open_vote(
         body: VoteIn, principal: Staff, response: Response, key: IdempotencyKey = None
@@ -246,12 +273,17 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         )
         return created(response, await votes.open_vote(ctx, principal, cmd, key))
 
-    @router.get("/votes", tags=["votes"], summary="Votes of my compounds", response_model=AnswerList)
+    @router.get(
+        "/votes", tags=["votes"], summary="Votes of my compounds", response_model=list[VoteSummaryOut]
+    )
     async def my_votes(principal: Anyone, limit: Limit = 100) -> list[dict[str, Any]]:
         return await votes.mine(ctx, principal, limit)
 
     @router.get(
-        "/votes/{vote_id}", tags=["votes"], summary="A vote (its decision once closed)", response_model=Out
+        "/votes/{vote_id}",
+        tags=["votes"],
+        summary="A vote (its decision once closed)",
+        response_model=VoteOut,
     )
     async def read_vote(vote_id: Id, principal: Anyone) -> dict[str, Any]:
         return await votes.read(ctx, principal, vote_id)
@@ -260,7 +292,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/votes/{vote_id}/ballots",
         tags=["votes"],
         summary="Cast (or change) my household's ballot",
-        response_model=Out,
+        response_model=BallotOut,
     )
     async def cast(vote_id: Id, body: BallotIn, principal: Anyone) -> dict[str, Any]:
         return await votes.cast_ballot(ctx, principal, vote_id, body.choice, body.voter_id)
@@ -269,7 +301,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/votes/{vote_id}/close",
         tags=["votes"],
         summary="Close and tally (double majority; idempotent)",
-        response_model=Out,
+        response_model=VoteOut,
     )
     async def close_vote(vote_id: Id, principal: Staff) -> dict[str, Any]:
         return await votes.close_vote(ctx, principal, vote_id)
@@ -281,7 +313,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["appraisals"],
         summary="Open a democratic appraisal",
         status_code=201,
-        response_model=Out,
+        response_model=AppraisalOut,
     )
     async def open_appraisal(
         body: AppraisalIn, principal: Staff, response: Response, key: IdempotencyKey = None
@@ -291,7 +323,9 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         )
         return created(response, await appraisals.open_appraisal(ctx, principal, cmd, key))
 
-    @router.get("/appraisals/{appraisal_id}", tags=["appraisals"], summary="An appraisal", response_model=Out)
+    @router.get(
+        "/appraisals/{appraisal_id}", tags=["appraisals"], summary="An appraisal", response_model=AppraisalOut
+    )
     async def read_appraisal(appraisal_id: Id, principal: Anyone) -> dict[str, Any]:
         return await appraisals.read(ctx, principal, appraisal_id)
 
@@ -299,7 +333,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/appraisals/{appraisal_id}/grades",
         tags=["appraisals"],
         summary="Grade every member",
-        response_model=Out,
+        response_model=GradedOut,
     )
     async def grade(appraisal_id: Id, body: GradesIn, principal: Anyone) -> dict[str, Any]:
         return await appraisals.grade(ctx, principal, appraisal_id, dict(body.grades))
@@ -308,7 +342,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         "/appraisals/{appraisal_id}/publish",
         tags=["appraisals"],
         summary="Publish the results",
-        response_model=Out,
+        response_model=AppraisalOut,
     )
     async def publish_appraisal(appraisal_id: Id, principal: Staff) -> dict[str, Any]:
         return await appraisals.publish(ctx, principal, appraisal_id)
@@ -320,7 +354,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
         tags=["disclosure"],
         summary="Publish a disclosure item",
         status_code=201,
-        response_model=Out,
+        response_model=DisclosureItemOut,
     )
     async def publish(
         body: DisclosureIn, principal: Staff, response: Response, key: IdempotencyKey = None

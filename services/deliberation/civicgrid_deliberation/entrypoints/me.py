@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from civicgrid_deliberation.entrypoints.schemas import Answer, AnswerList
+from civicgrid_deliberation.entrypoints.schemas import MyVoteOut, MyVoteSummaryOut
 from civicgrid_deliberation.service_layer import my_votes
 from civicgrid_deliberation.service_layer.context import Context
 from civicgrid_runtime.auth import Principal
@@ -22,7 +22,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     @router.get(
         "/me/votes",
         summary="Votes of my compounds, with the households I may vote for and my ballots",
-        response_model=AnswerList,
+        response_model=list[MyVoteSummaryOut],
     )
     async def votes(
         principal: Member, limit: Annotated[int, Query(ge=1, le=100)] = 50
@@ -32,7 +32,7 @@ def build_router(ctx: Context, auth: Authenticator) -> APIRouter:
     @router.get(
         "/me/votes/{vote_id}",
         summary="A vote of my compound: rules, my ballots, the decision with its arithmetic once closed",
-        response_model=Answer,
+        response_model=MyVoteOut,
     )
     async def vote(vote_id: Id, principal: Member) -> dict[str, Any]:
         return await my_votes.my_vote(ctx, principal, vote_id)

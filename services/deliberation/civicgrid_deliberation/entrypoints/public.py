@@ -13,7 +13,7 @@ import segno
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
-from civicgrid_deliberation.entrypoints.schemas import AnswerList
+from civicgrid_deliberation.entrypoints.schemas import DisclosureItemOut
 from civicgrid_deliberation.service_layer import disclosure
 from civicgrid_deliberation.service_layer.context import Context
 
@@ -75,7 +75,11 @@ def qr_bytes(url: str, kind: str, scale: int) -> bytes:
 def build_router(ctx: Context, public_base_url: str) -> APIRouter:
     router = APIRouter(prefix="/public/disclosures", tags=["public"])
 
-    @router.get("/{place_code}", summary="Disclosed items of a place (no sign-in)", response_model=AnswerList)
+    @router.get(
+        "/{place_code}",
+        summary="Disclosed items of a place (no sign-in)",
+        response_model=list[DisclosureItemOut],
+    )
     async def items(
         place_code: Place, limit: Annotated[int, Query(ge=1, le=500)] = 100
     ) -> list[dict[str, Any]]:

@@ -1,12 +1,27 @@
-"""Request bodies and answers of the HTTP API (validation names the field in the 422 problem)."""
+"""Request bodies and answers of the HTTP API (validation names the field in the 422 problem).
+
+Text refuses clear phone and ID-card numbers (``ShortText``/``FreeText``) and control characters
+(names and titles: one line; free text: tabs and line breaks only). Every answer has a model that
+names what it holds (more fields may follow: the models allow extra ones), so the OpenAPI document
+describes it.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
 from fractions import Fraction
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from civicgrid_contracts.values import FreeText, Identifier, PlaceCode, ShortText
 from civicgrid_deliberation.domain.appraisals import Grade
@@ -14,7 +29,54 @@ from civicgrid_deliberation.domain.disclosure import DisclosureKind
 from civicgrid_deliberation.domain.forums import ForumLevel
 from civicgrid_deliberation.domain.voting import AssemblyRules, Choice, MotionBasis, Threshold, VoteBasis
 
-Share = Annotated[str, Field(pattern=r"^\d+/\d+$", description="A share as a fraction, e.g. 2/3.")]
+_LINE_BREAKS = frozenset("\t\n\r")
+
+
+def _control_character(value: str, allowed: frozenset[str]) -> str | None:
+    for char in value:
+        if char not in allowed and unicodedata.category(char) in ("Cc", "Cs"):
+            return f"U+{ord(char):04X}"
+    return None
+
+
+def _single_line(value: str) -> str:
+    found = _control_character(value, frozenset())
+    if found is not None:
+        raise ValueError(f"control characters are not allowed (found {found})")
+    return value
+
+
+def _text(value: str) -> str:
+    found = _control_character(value, _LINE_BREAKS)
+    if found is not None:
+        raise ValueError(f"control characters other than tab and line breaks are not allowed (found {found})")
+    return value
+
+
+Name = Annotated[ShortText, AfterValidator(_single_line)]
+"""A title or name: one line, no control character, no clear personal data."""
+Text = Annotated[FreeText, AfterValidator(_text)]
+"""Free text: tabs and line breaks allowed, no other control character, no clear personal data."""
+Unit = Annotated[
+    FreeText,
+    StringConstraints(max_length=16),
+    AfterValidator(_single_line),
+    WithJsonSchema({"type": "string", "maxLength": 16, "description": "A unit (元, m2...)."}),
+]
+
+
+def _share(value: str) -> str:
+    share = Fraction(int(value.split("/")[0]), int(value.split("/")[1]))
+    if not 0 < share <= 1:
+        raise ValueError("a share lies above 0 and at most 1")
+    return value
+
+
+Share = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{1,6}/[1-9][0-9]{0,5}$", description="A share as a fraction, e.g. 2/3."),
+    AfterValidator(_share),
+]
 
 
 class Body(BaseModel):
@@ -22,7 +84,7 @@ class Body(BaseModel):
 
 
 class AgendaItemIn(Body):
-    title: ShortText
+    title: Name
     topic_id: Identifier | None = None
 
 
@@ -30,7 +92,7 @@ class MeetingIn(Body):
     level: ForumLevel
     place_code: PlaceCode
     meeting_type: Identifier = Field(description="See GET /meeting-types.")
-    title: ShortText
+    title: Name
     scheduled_for: AwareDatetime
     agenda: list[AgendaItemIn] = Field(default_factory=list, max_length=50)
     guest_person_ids: list[Identifier] = Field(
@@ -43,7 +105,7 @@ class AttendanceIn(Body):
 
 
 class MinutesIn(Body):
-    minutes: FreeText = ""
+    minutes: Text = ""
 
 
 class AgendaTopicIn(Body):
@@ -51,11 +113,11 @@ class AgendaTopicIn(Body):
 
 
 class ResolutionIn(Body):
-    title: ShortText
-    summary: FreeText = ""
-    approve: int = Field(ge=0)
-    oppose: int = Field(ge=0)
-    abstain: int = Field(ge=0, default=0)
+    title: Name
+    summary: Text = ""
+    approve: int = Field(ge=0, le=100_000)
+    oppose: int = Field(ge=0, le=100_000)
+    abstain: int = Field(ge=0, le=100_000, default=0)
     topic_id: Identifier | None = None
     request_id: Identifier | None = None
     need_id: Identifier | None = None
@@ -63,8 +125,8 @@ class ResolutionIn(Body):
 
 class TopicIn(Body):
     place_code: PlaceCode
-    title: ShortText
-    description: FreeText = ""
+    title: Name
+    description: Text = ""
     request_id: Identifier | None = Field(default=None, description="The resources request it comes from.")
     need_id: Identifier | None = Field(default=None, description="The resources need it comes from.")
 
@@ -81,7 +143,7 @@ class RulesIn(Body):
     silent_majority: bool = False
     motion_basis: MotionBasis = MotionBasis.HEADCOUNT
     motion_share: Share = "1/20"
-    name: ShortText = "civil_code_art_278"
+    name: Name = "civil_code_art_278"
 
     def to_domain(self) -> AssemblyRules:
         return AssemblyRules(
@@ -95,7 +157,7 @@ class RulesIn(Body):
 
 class VoteIn(Body):
     compound_code: PlaceCode
-    title: ShortText
+    title: Name
     matter: Identifier = Field(description="A Civil Code art. 278 matter: see GET /matters.")
     closes_at: AwareDatetime
     topic_id: Identifier | None = None
@@ -112,7 +174,7 @@ class BallotIn(Body):
 
 class AppraisalIn(Body):
     community_code: PlaceCode
-    title: ShortText
+    title: Name
     subject_person_ids: list[Identifier] = Field(default_factory=list, max_length=100)
     appraiser_person_ids: list[Identifier] = Field(default_factory=list, max_length=2000)
 
@@ -122,16 +184,16 @@ class GradesIn(Body):
 
 
 class FigureIn(Body):
-    label: ShortText
+    label: Name
     amount: Decimal = Field(max_digits=18, decimal_places=2)
-    unit: Annotated[str, Field(max_length=16)] = ""
+    unit: Unit = ""
 
 
 class DisclosureIn(Body):
     place_code: PlaceCode
     kind: DisclosureKind
-    title: ShortText
-    body: FreeText = ""
+    title: Name
+    body: Text = ""
     figures: list[FigureIn] = Field(default_factory=list, max_length=100)
     source_id: Identifier | None = None
 
@@ -143,3 +205,200 @@ class Answer(BaseModel):
 
 
 AnswerList = list[Answer]
+
+
+# -- answers ------------------------------------------------------------------------------------------
+
+
+class Out(BaseModel):
+    """An answer: the fields named below, perhaps more (added ones never break a client)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class MeetingTypeOut(Out):
+    code: str
+    label: str
+    label_zh: str
+    levels: list[str]
+    invites: list[dict[str, Any]]
+    resolves: bool
+    rules: dict[str, Any] | None
+    required_parties: list[str]
+
+
+class MatterOut(Out):
+    code: str
+    label: str
+    major: bool
+
+
+class RulesOut(Out):
+    compound_code: str
+    rules: dict[str, Any]
+
+
+class ParticipantOut(Out):
+    person_id: str
+    org_id: str | None
+    org_kind: str | None
+    post: str | None
+    party: str
+
+
+class AgendaItemOut(Out):
+    item_id: str
+    title: str
+    topic_id: str | None
+
+
+class ResolutionOut(Out):
+    resolution_id: str
+    title: str
+    summary: str
+    topic_id: str | None
+    request_id: str | None
+    need_id: str | None
+    decision: dict[str, Any]
+
+
+class MeetingOut(Out):
+    meeting_id: str
+    meeting_type: str
+    level: str
+    place_code: str
+    community_code: str
+    title: str
+    scheduled_for: str
+    status: str
+    participants: list[ParticipantOut]
+    agenda: list[AgendaItemOut]
+    attendance: list[str]
+    minutes: str
+    resolutions: list[ResolutionOut]
+    version: int
+
+
+class MeetingSummaryOut(Out):
+    meeting_id: str
+    meeting_type: str
+    level: str
+    place_code: str
+    title: str
+    scheduled_for: str
+    status: str
+    participants: int = Field(description="How many are invited.")
+    resolutions: int
+
+
+class TopicOut(Out):
+    topic_id: str
+    community_code: str
+    place_code: str
+    compound_code: str | None
+    title: str
+    description: str
+    raised_as: str
+    request_id: str | None
+    need_id: str | None
+    status: str
+    supporters: int
+    motion: dict[str, Any] | None
+    version: int
+
+
+class TopicSummaryOut(Out):
+    topic_id: str
+    place_code: str
+    title: str
+    status: str
+    supporters: int
+    raised_as: str
+    request_id: str | None
+    need_id: str | None
+
+
+class VoteOut(Out):
+    vote_id: str
+    community_code: str
+    compound_code: str
+    title: str
+    matter: str
+    major: bool
+    rules: dict[str, Any]
+    opened_at: str
+    closes_at: str
+    eligible_voters: int
+    topic_id: str | None
+    request_id: str | None
+    need_id: str | None
+    status: str
+    ballots_cast: int | None = Field(description="Coordinators only; null for an owner.")
+    decision: dict[str, Any] | None
+    resolution_id: str | None
+    version: int
+
+
+class VoteSummaryOut(Out):
+    vote_id: str
+    compound_code: str
+    title: str
+    matter: str
+    status: str
+    closes_at: str
+    outcome: str | None
+
+
+class BallotOut(Out):
+    vote_id: str
+    voter_id: str
+    choice: str
+    status: str
+
+
+class AppraisalOut(Out):
+    appraisal_id: str
+    community_code: str
+    title: str
+    subjects: list[str]
+    appraisers: int
+    graded: int
+    status: str
+    results: list[dict[str, Any]]
+    version: int
+
+
+class GradedOut(Out):
+    appraisal_id: str
+    graded: int
+
+
+class FigureOut(Out):
+    label: str
+    amount: str
+    unit: str
+
+
+class DisclosureItemOut(Out):
+    item_id: str
+    place_code: str
+    kind: str
+    title: str
+    body: str
+    figures: list[FigureOut]
+    published_at: str
+    source_id: str | None
+
+
+class MyVoteFields(Out):
+    my_households: list[dict[str, Any]] = Field(description="Households of the compound the member has.")
+    my_voters: list[dict[str, Any]] = Field(description="The votes on the roll the member may cast.")
+    can_vote: bool
+
+
+class MyVoteSummaryOut(VoteSummaryOut, MyVoteFields):
+    """A vote of the member's compounds as the phone app lists it."""
+
+
+class MyVoteOut(VoteOut, MyVoteFields):
+    """A vote as its owner sees it."""
