@@ -19,6 +19,7 @@ MODULES = {
     "org-graph": ("civicgrid_orggraph", "ORGGRAPH_"),
     "resources": ("civicgrid_resources", "RESOURCES_"),
     "notifications": ("civicgrid_notifications", "NOTIFICATIONS_"),
+    "deliberation": ("civicgrid_deliberation", "DELIBERATION_"),
 }
 
 

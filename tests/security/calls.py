@@ -25,7 +25,12 @@ class Call:
 
 
 Builder = Callable[[World, Actor, Persona], Awaitable[Call]]
-CALLS: dict[str, dict[str, Builder]] = {"org-graph": {}, "resources": {}, "notifications": {}}
+CALLS: dict[str, dict[str, Builder]] = {
+    "org-graph": {},
+    "resources": {},
+    "notifications": {},
+    "deliberation": {},
+}
 
 
 def call(service: str, route: str) -> Callable[[Builder], Builder]:
@@ -525,6 +530,11 @@ async def unsubscribe(w: World, a: Actor, p: Persona) -> Call:
     return Call(f"/members/{member}/push-subscriptions/{made['id']}")
 
 
+@call("notifications", "GET /app-config")
+async def app_config(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/app-config")
+
+
 @call("notifications", "GET /delivery-channels")
 async def channels(w: World, a: Actor, p: Persona) -> Call:
     return Call("/delivery-channels")
@@ -678,3 +688,165 @@ async def import_households(w: World, a: Actor, p: Persona) -> Call:
 @call("org-graph", "GET /exports/households")
 async def export_households(w: World, a: Actor, p: Persona) -> Call:
     return Call("/exports/households", params={"region": w.community_a, "format": "xlsx"})
+
+
+# -- deliberation ---------------------------------------------------------------------------------------
+
+
+@call("deliberation", "GET /meeting-types")
+async def meeting_types(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/meeting-types")
+
+
+@call("deliberation", "GET /matters")
+async def matters(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/matters")
+
+
+@call("deliberation", "GET /compounds/{compound_code}/rules")
+async def read_rules(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/compounds/{w.compound_a}/rules")
+
+
+@call("deliberation", "PUT /compounds/{compound_code}/rules")
+async def set_rules(w: World, a: Actor, p: Persona) -> Call:
+    body = {"vote_basis": "per_household", "silent_majority": False, "name": "业主大会议事规则"}
+    return Call(f"/compounds/{w.compound_a}/rules", body)
+
+
+@call("deliberation", "POST /meetings")
+async def convene(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/meetings", w.meeting_body())
+
+
+@call("deliberation", "GET /meetings")
+async def list_meetings(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/meetings", params={"place_code": w.community_a})
+
+
+@call("deliberation", "GET /meetings/{meeting_id}")
+async def read_meeting(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/meetings/{w.ids['meeting_a']}")
+
+
+@call("deliberation", "POST /meetings/{meeting_id}/agenda")
+async def add_agenda_topic(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/meetings/{await w.fresh_meeting()}/agenda", {"topic_id": w.ids["topic_a"]})
+
+
+@call("deliberation", "POST /meetings/{meeting_id}/attendance")
+async def attendance(w: World, a: Actor, p: Persona) -> Call:
+    body = {"person_ids": [w.person(Persona.CADRE)]}
+    return Call(f"/meetings/{await w.fresh_meeting()}/attendance", body)
+
+
+@call("deliberation", "POST /meetings/{meeting_id}/hold")
+async def hold(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/meetings/{await w.fresh_meeting()}/hold", {"minutes": "议定事项见附件"})
+
+
+@call("deliberation", "POST /meetings/{meeting_id}/resolutions")
+async def resolution(w: World, a: Actor, p: Persona) -> Call:
+    body = {"title": "更换路灯", "summary": "由社区牵头", "approve": 1, "oppose": 0, "abstain": 0}
+    return Call(f"/meetings/{await w.fresh_meeting(held=True, resolving=True)}/resolutions", body)
+
+
+@call("deliberation", "POST /meetings/{meeting_id}/close")
+async def close_meeting(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/meetings/{await w.fresh_meeting(held=True)}/close")
+
+
+@call("deliberation", "POST /topics")
+async def raise_topic(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/topics", {"place_code": w.compound_a, "title": "增设充电桩", "description": "车棚改造"})
+
+
+@call("deliberation", "GET /topics")
+async def list_topics(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/topics", params={"place_code": w.compound_a})
+
+
+@call("deliberation", "GET /topics/{topic_id}")
+async def read_topic(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/topics/{w.ids['topic_a']}")
+
+
+@call("deliberation", "POST /topics/{topic_id}/support")
+async def support(w: World, a: Actor, p: Persona) -> Call:
+    # the resident owns household A and the households other rows register: name the one that supports
+    return Call(f"/topics/{await w.fresh_topic()}/support", {"voter_id": w.household_a})
+
+
+@call("deliberation", "POST /votes")
+async def open_vote(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/votes", w.vote_body())
+
+
+@call("deliberation", "GET /votes")
+async def my_votes(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/votes")
+
+
+@call("deliberation", "GET /me/votes")
+async def my_votes_app(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/me/votes")
+
+
+@call("deliberation", "GET /me/votes/{vote_id}")
+async def my_vote_app(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/me/votes/{w.ids['vote_a']}")
+
+
+@call("deliberation", "GET /votes/{vote_id}")
+async def read_vote(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/votes/{w.ids['vote_a']}")
+
+
+@call("deliberation", "POST /votes/{vote_id}/ballots")
+async def cast(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/votes/{await w.fresh_vote()}/ballots", {"choice": "approve", "voter_id": w.household_a})
+
+
+@call("deliberation", "POST /votes/{vote_id}/close")
+async def close_vote(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/votes/{await w.fresh_vote()}/close")
+
+
+@call("deliberation", "POST /appraisals")
+async def open_appraisal(w: World, a: Actor, p: Persona) -> Call:
+    return Call("/appraisals", w.appraisal_body())
+
+
+@call("deliberation", "GET /appraisals/{appraisal_id}")
+async def read_appraisal(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/appraisals/{w.ids['appraisal_a']}")
+
+
+@call("deliberation", "POST /appraisals/{appraisal_id}/grades")
+async def grade(w: World, a: Actor, p: Persona) -> Call:
+    body = {"grades": {w.person(Persona.CADRE): "basically_satisfied"}}
+    return Call(f"/appraisals/{await w.fresh_appraisal()}/grades", body)
+
+
+@call("deliberation", "POST /appraisals/{appraisal_id}/publish")
+async def publish_appraisal(w: World, a: Actor, p: Persona) -> Call:
+    return Call(f"/appraisals/{await w.fresh_appraisal(graded=True)}/publish")
+
+
+@call("deliberation", "POST /disclosures")
+async def disclose(w: World, a: Actor, p: Persona) -> Call:
+    body = {
+        "place_code": w.community_a,
+        "kind": "finance",
+        "title": "2026年公共收益",
+        "body": "停车费收入",
+        "figures": [{"label": "停车费", "amount": "12000.50", "unit": "元"}],
+    }
+    return Call("/disclosures", body)
+
+
+for _suffix in ("", "/page", "/qr.svg", "/qr.png"):
+
+    @call("deliberation", f"GET /public/disclosures/{{place_code}}{_suffix}")
+    async def _public(w: World, a: Actor, p: Persona, _s: str = _suffix) -> Call:
+        return Call(f"/public/disclosures/{w.community_a}{_s}")

@@ -169,6 +169,7 @@ MATRIX: dict[str, dict[str, Row]] = {
         "GET /members/{member_id}/stream": Row(SELF_OR_ADMIN),
         "GET /push/vapid-public-key": Row(PUBLIC),
         "GET /delivery-channels": Row(PUBLIC),
+        "GET /app-config": Row(PUBLIC, note="where the phone app finds deliberation: read before sign-in"),
         "POST /broadcasts": Row(STAFF, note="audience community:A"),
         "GET /broadcasts/{broadcast_id}/deliveries": Row(STAFF, note="a broadcast to community A"),
         # Sign-in on a phone (issue 10): how a member gets a token, so no token is needed.
@@ -209,3 +210,58 @@ MATRIX["org-graph"].update(
         "GET /exports/households": Row(STAFF),
     }
 )
+
+
+# -- deliberation (issue 11; docs/deliberation.md) ------------------------------------------------------
+# Coordinators act within their region; members act as their own person (a token without a person, as
+# an admin's, a coordinator's or an integration's, casts no ballot, supports nothing, grades nothing).
+# The object of every row lies in community A / compound A; the member concerned is the resident (owner
+# of household A) unless the row says otherwise; the other member (bystander) owns and lives nowhere.
+OWN_PERSON = "403 403 403 ok 403 403 401"
+"""A person's own act (a ballot, a support, grades): a token naming that person."""
+MEMBER_WITH_STANDING = "ok ok 403 ok 403 403 401"
+"""Coordinators of the place, or a member who owns, lives in or represents a household there."""
+MINE = "403 403 403 ok ok 403 401"
+"""A person's own list: any token naming a person (empty for one with no household)."""
+
+MATRIX["deliberation"] = {
+    "GET /healthz": Row(PUBLIC),
+    "GET /readyz": Row(PUBLIC),
+    "GET /meeting-types": Row(ANY_TOKEN, note="reference data"),
+    "GET /matters": Row(ANY_TOKEN, note="reference data"),
+    "GET /compounds/{compound_code}/rules": Row(ANY_TOKEN, note="a compound's rules are no secret"),
+    "PUT /compounds/{compound_code}/rules": Row(STAFF),
+    "POST /meetings": Row(STAFF, note="a decision hearing of community A"),
+    "GET /meetings": Row(STAFF, note="place_code=community A"),
+    "GET /meetings/{meeting_id}": Row(STAFF_OR_SELF, Persona.CADRE, note="the cadre is a participant"),
+    "POST /meetings/{meeting_id}/agenda": Row(STAFF, note="a topic of compound A"),
+    "POST /meetings/{meeting_id}/attendance": Row(STAFF),
+    "POST /meetings/{meeting_id}/hold": Row(STAFF),
+    "POST /meetings/{meeting_id}/resolutions": Row(STAFF, note="on a held meeting"),
+    "POST /meetings/{meeting_id}/close": Row(STAFF, note="a held meeting"),
+    "POST /topics": Row(MEMBER_WITH_STANDING, Persona.RESIDENT, note="in compound A"),
+    "GET /topics": Row(MEMBER_WITH_STANDING, Persona.RESIDENT, note="place_code=compound A"),
+    "GET /topics/{topic_id}": Row(
+        MEMBER_WITH_STANDING, Persona.RESIDENT, note="a topic is read where one may list it"
+    ),
+    "POST /topics/{topic_id}/support": Row(OWN_PERSON, Persona.RESIDENT, note="an owner of compound A"),
+    "POST /votes": Row(STAFF, note="in compound A"),
+    "GET /votes": Row(MINE, Persona.RESIDENT),
+    "GET /me/votes": Row(
+        MINE, Persona.RESIDENT, note="the phone app's list: empty for one with no household"
+    ),
+    "GET /me/votes/{vote_id}": Row(OWN_PERSON, Persona.RESIDENT, note="an owner of compound A"),
+    "GET /votes/{vote_id}": Row(MEMBER_WITH_STANDING, Persona.RESIDENT, note="owners of compound A"),
+    "POST /votes/{vote_id}/ballots": Row(OWN_PERSON, Persona.RESIDENT, note="household A's ballot"),
+    "POST /votes/{vote_id}/close": Row(STAFF),
+    "POST /appraisals": Row(STAFF),
+    "GET /appraisals/{appraisal_id}": Row(STAFF_OR_SELF, Persona.RESIDENT, note="the named appraiser"),
+    "POST /appraisals/{appraisal_id}/grades": Row(OWN_PERSON, Persona.RESIDENT, note="the named appraiser"),
+    "POST /appraisals/{appraisal_id}/publish": Row(STAFF),
+    "POST /disclosures": Row(STAFF, note="a finance item of community A"),
+    # 码上公开: the public page of a community or compound and its QR code, read without signing in
+    "GET /public/disclosures/{place_code}": Row(PUBLIC),
+    "GET /public/disclosures/{place_code}/page": Row(PUBLIC),
+    "GET /public/disclosures/{place_code}/qr.svg": Row(PUBLIC),
+    "GET /public/disclosures/{place_code}/qr.png": Row(PUBLIC),
+}

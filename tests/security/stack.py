@@ -1,4 +1,4 @@
-"""The three services as processes for the security suite, isolated from every other stack.
+"""The four services as processes for the security suite, isolated from every other stack.
 
 Each run gets its own MongoDB databases, consumer groups, a topic suffix for every service (``.sec<tag>``:
 every topic a service reads or writes, dead letters included) and a region of its own (a random district
@@ -20,22 +20,26 @@ from pathlib import Path
 from pydantic_settings import BaseSettings
 
 from civicgrid_contracts.catalogue import all_topics, dead_letter_topic
+from civicgrid_deliberation.settings import DeliberationSettings
 from civicgrid_notifications.settings import NotificationsSettings
 from civicgrid_orggraph.settings import OrgGraphSettings
 from civicgrid_resources.settings import ResourcesSettings
 from tests.e2e.processes import ServiceProcess, Stack, start_group_at_end
 
-SERVICES = ("org-graph", "resources", "notifications")
+SERVICES = ("org-graph", "resources", "notifications", "deliberation")
 SETTINGS: dict[str, type[BaseSettings]] = {
     "org-graph": OrgGraphSettings,
     "resources": ResourcesSettings,
     "notifications": NotificationsSettings,
+    "deliberation": DeliberationSettings,
 }
 ORG_TOPICS = ("civicgrid.org.places.v1", "civicgrid.org.organisations.v1", "civicgrid.org.memberships.v1")
 RESOURCES_TOPICS = ("civicgrid.resources.deployment.v1", "civicgrid.resources.requests.v1")
 HOTLINE_TOPIC = "municipal.hotline12345.requests.v1"
 POPULATION_TOPIC = "municipal.statistics.population.v1"
 DELIVERY_TOPIC = "civicgrid.notifications.delivery.v1"
+HOUSEHOLDS_TOPIC = "civicgrid.org.households.v1"
+DELIBERATION_TOPIC = "civicgrid.deliberation.v1"
 
 
 def supports_topic_suffix(service: str) -> bool:
@@ -145,9 +149,10 @@ class SecurityStack:
         """Every topic this run's services use, dead-letter topics included (shared ones too)."""
         names: set[str] = set()
         owners = {
-            "org-graph": [*ORG_TOPICS, POPULATION_TOPIC],
-            "resources": [*RESOURCES_TOPICS, HOTLINE_TOPIC, "civicgrid.org.places.v1"],
-            "notifications": [*ORG_TOPICS, *RESOURCES_TOPICS, DELIVERY_TOPIC],
+            "org-graph": [*ORG_TOPICS, HOUSEHOLDS_TOPIC, POPULATION_TOPIC],
+            "resources": [*RESOURCES_TOPICS, HOTLINE_TOPIC, "civicgrid.org.places.v1", DELIBERATION_TOPIC],
+            "notifications": [*ORG_TOPICS, *RESOURCES_TOPICS, DELIVERY_TOPIC, DELIBERATION_TOPIC],
+            "deliberation": [*ORG_TOPICS[1:], HOUSEHOLDS_TOPIC, DELIBERATION_TOPIC],
         }
         for service, topics in owners.items():
             for topic in topics:
@@ -194,6 +199,8 @@ class SecurityStack:
             return [self.topic(service, POPULATION_TOPIC)]
         if service == "resources":
             return [self.topic(service, t) for t in ("civicgrid.org.places.v1", HOTLINE_TOPIC)]
+        if service == "deliberation":
+            return [self.topic(service, t) for t in (*ORG_TOPICS[1:], HOUSEHOLDS_TOPIC)]
         return [self.topic(service, t) for t in (*ORG_TOPICS, *RESOURCES_TOPICS)]
 
     @staticmethod

@@ -7,9 +7,11 @@ raised, so one run sees them all; each check is then one test per service.
 Budget: ``TARGET_CASES`` cases per service, stopped after ``BUDGET_SECONDS`` (the figures printed by
 ``test_fuzzing_reaches_its_case_target_for_each_service`` tell the rate measured on this machine).
 Calls use a coordinator of the run's district in org-graph (whose Neo4j is shared: writes stay inside
-the run's own region), an admin in resources, and in notifications the fuzzed member's own token for
-``/members/...`` (an admin elsewhere). Half the cases use ids of real objects of the run's fuzzing
-street for path parameters, so generated bodies reach the use cases and not only the 404s.
+the run's own region), an admin in resources, in notifications the fuzzed member's own token for
+``/members/...`` (an admin elsewhere), and in deliberation the fuzzing person (an owner of the fuzzing
+compound) for ballots, supports and grades, the district's coordinator elsewhere. Half the cases use
+ids of real objects of the run's fuzzing street for path parameters, so generated bodies reach the use
+cases and not only the 404s.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ SEED = 20261202
 WORKERS = 4
 """Calls in flight while the next cases are generated (generation is CPU-bound, the services are not
 in this process)."""
+PERSONAL_ACTS = ("/ballots", "/support", "/grades")
+"""deliberation's routes that only a token naming a person may call."""
 NOT_FUZZED = {"GET /members/{member_id}/stream": "a live stream answers forever to a valid call"}
 CHECKS: dict[str, Callable[..., Any]] = {
     "server_error": not_a_server_error,
@@ -159,6 +163,7 @@ async def fuzz_objects(world: World) -> dict[str, dict[str, list[str]]]:
             "resident_person_id": person,
         },
     )
+    deliberation = await deliberation_objects(world, person, compound, building, community)
     page = await world.api.ok(
         "notifications", "GET", f"/members/{person}/feed", world.api.token(Role.MEMBER, person_id=person)
     )
@@ -185,6 +190,51 @@ async def fuzz_objects(world: World) -> dict[str, dict[str, list[str]]]:
             "claim_id": ["claim-none"],
         },
         "notifications": {"member_id": [person], "item_id": items or ["none"], "broadcast_id": ["none"]},
+        "deliberation": deliberation,
+    }
+
+
+async def deliberation_objects(
+    world: World, person: str, compound: str, building: str, community: str
+) -> dict[str, list[str]]:
+    """The fuzzing person owns a household of the fuzzing compound, holds a post that a decision hearing
+    invites, and is both subject and appraiser of an appraisal: a meeting, a topic, a vote of theirs."""
+    await world.og(
+        "POST",
+        "/households",
+        json={
+            "building_code": building,
+            "entrance": "1",
+            "unit_number": "101",
+            "exclusive_area_m2": 80.0,
+            "owner_person_ids": [person],
+            "resident_person_ids": [person],
+        },
+    )
+    await world.until_deliberation_knows(person, compound)
+    meeting = await world.convene_with(person, world.meeting_body(community))
+    token = world.api.token(Role.MEMBER, person_id=person, subject=person)
+    topic = await world.api.ok(
+        "deliberation", "POST", "/topics", token, json={"place_code": compound, "title": "测议题"}
+    )
+    vote = await world.dl("POST", "/votes", json=world.vote_body(compound))
+    appraisal = await world.dl(
+        "POST",
+        "/appraisals",
+        json={
+            "community_code": community,
+            "title": "测评议",
+            "subject_person_ids": [person],
+            "appraiser_person_ids": [person],
+        },
+    )
+    return {
+        "meeting_id": [meeting["meeting_id"]],
+        "topic_id": [topic["topic_id"]],
+        "vote_id": [vote["vote_id"]],
+        "appraisal_id": [appraisal["appraisal_id"]],
+        "compound_code": [compound],
+        "place_code": [community, compound],
     }
 
 
@@ -200,6 +250,13 @@ def targets(api: Api, world: World, known: dict[str, dict[str, list[str]]]) -> d
             api.urls["notifications"],
             lambda path: member if path.startswith("/members/") else admin,
             known["notifications"],
+        ),
+        # a person's own acts (ballots, support, grades) as the fuzzing person; the rest as a
+        # coordinator of the run's district (writes stay inside the run's region)
+        "deliberation": Target(
+            api.urls["deliberation"],
+            lambda path: member if path.endswith(PERSONAL_ACTS) else district,
+            known["deliberation"],
         ),
     }
 

@@ -1,13 +1,16 @@
 """The objects the security tests act on, created through the services' own APIs.
 
 Two streets of the run's district (A and B), one community in each, buildings, grids, party committees,
-people, resources, teams, needs, an offer, a request and a feed entry. Four members:
+people, resources, teams, needs, an offer, a request, a feed entry, and for deliberation a household in
+each street (the resident's in compound A, the neighbour's in compound B), a meeting, a topic, a vote and
+an appraisal in street A. Four members:
 
 - ``cadre`` (street A): holds a post, reported in as a volunteer, in grid A1's team (so an assignee of
   grid A1's requests), has points;
-- ``resident`` (street A): files requests;
+- ``resident`` (street A): files requests; owns and lives in household A (votes, raises and supports
+  topics, grades the appraisal of the cadre);
 - ``bystander`` (street A): concerned by nothing;
-- ``neighbour`` (street B): the cadre's counterpart in street B.
+- ``neighbour`` (street B): the cadre's counterpart in street B; owns household B.
 
 Factories make a fresh object per call where a call changes it (each allowed actor gets its own).
 """
@@ -167,6 +170,9 @@ class World:
     async def nt(self, method: str, path: str, **kwargs: Any) -> Any:
         return await self.api.ok("notifications", method, path, self.admin, **kwargs)
 
+    async def dl(self, method: str, path: str, **kwargs: Any) -> Any:
+        return await self.api.ok("deliberation", method, path, self.admin, **kwargs)
+
     # --- well-known objects -----------------------------------------------------------------------
 
     @property
@@ -240,6 +246,20 @@ class World:
     def request_a(self) -> str:
         return f"sec{self.tag}-req-a"
 
+    @property
+    def compound_b(self) -> str:
+        return f"{self.community_b}-C01"
+
+    @property
+    def household_a(self) -> str:
+        """The resident's home in building A1 (owner and resident): the unit whose ballot they cast."""
+        return f"{self.building_a1}-U1-101"
+
+    @property
+    def household_b(self) -> str:
+        """The neighbour's home in street B."""
+        return f"{self.building_b1}-U1-101"
+
     # --- building the world -----------------------------------------------------------------------
 
     async def build(self) -> None:
@@ -249,6 +269,7 @@ class World:
             self._wait_for_projection,
             self._resources,
             self._feed_entry,
+            self._deliberation,
         ):
             started = time.monotonic()
             await step()
@@ -563,3 +584,137 @@ class World:
             json={"offer_id": offer, "resource_id": self.unit_a, "kind": "project", "title": "义诊"},
         )
         return offer
+
+    # --- deliberation (issue 11) ------------------------------------------------------------------
+
+    async def _deliberation(self) -> None:
+        """Households owned by the resident (compound A) and the neighbour (compound B), known to
+        deliberation's projection; a meeting the cadre is invited to, a topic, a vote and an appraisal."""
+        for building, owner in (
+            (self.building_a1, Persona.RESIDENT),
+            (self.building_b1, Persona.NEIGHBOUR),
+        ):
+            await self.og(
+                "POST",
+                "/households",
+                json={
+                    "building_code": building,
+                    "entrance": "1",
+                    "unit_number": "101",
+                    "exclusive_area_m2": 96.5,
+                    "owner_person_ids": [self.person(owner)],
+                    "resident_person_ids": [self.person(owner)],
+                },
+            )
+        for persona, compound in ((Persona.RESIDENT, self.compound_a), (Persona.NEIGHBOUR, self.compound_b)):
+            await self.until_deliberation_knows(self.person(persona), compound)
+        meeting = await self.convene_with(self.person(Persona.CADRE), self.meeting_body())
+        self.ids["meeting_a"] = meeting["meeting_id"]
+        self.ids["topic_a"] = await self.fresh_topic()
+        self.ids["vote_a"] = await self.fresh_vote()
+        self.ids["appraisal_a"] = await self.fresh_appraisal()
+
+    async def until_deliberation_knows(self, person: str, compound: str, timeout: float = 90) -> None:
+        """Until the person's household reached deliberation's projection (they may list its topics)."""
+        token = self.api.token(Role.MEMBER, person_id=person, subject=person)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answer = await self.api.call(
+                "deliberation", "GET", "/topics", token, params={"place_code": compound}
+            )
+            if answer.status_code == 200:
+                return
+            await asyncio.sleep(0.5)
+        raise ApiError(f"deliberation never learnt {person}'s household in {compound} from org-graph")
+
+    async def convene_with(self, person: str, body: dict[str, Any], timeout: float = 90) -> dict[str, Any]:
+        """Convene (as admin) until ``person``'s post has reached deliberation and they are invited."""
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = await self.api.call("deliberation", "POST", "/meetings", self.admin, json=body)
+            if answer.status_code == 201:  # 422 while nobody invited holds a post there yet
+                meeting: dict[str, Any] = answer.json()
+                if person in {p["person_id"] for p in meeting["participants"]}:
+                    return meeting
+            if time.monotonic() > deadline:
+                raise ApiError(f"deliberation never learnt {person}'s post from org-graph's events")
+            await asyncio.sleep(0.5)
+
+    def meeting_body(self, place: str | None = None, title: str = "议事协商会") -> dict[str, Any]:
+        """A decision hearing of community A: its party committee (the cadre) is invited."""
+        return {
+            "level": "community",
+            "place_code": place or self.community_a,
+            "meeting_type": "decision_hearing",
+            "title": title,
+            "scheduled_for": "2027-01-15T19:30:00+08:00",
+        }
+
+    def building_meeting_body(self) -> dict[str, Any]:
+        """A building meeting of building A1 (a consultative meeting: it passes resolutions), the cadre
+        invited as a guest and attending."""
+        return {
+            "level": "building",
+            "place_code": self.building_a1,
+            "meeting_type": "building_meeting",
+            "title": "楼栋议事会",
+            "scheduled_for": "2027-01-16T19:30:00+08:00",
+            "guest_person_ids": [self.person(Persona.CADRE)],
+        }
+
+    async def fresh_meeting(self, held: bool = False, resolving: bool = False) -> str:
+        body = self.building_meeting_body() if resolving else self.meeting_body()
+        meeting = await self.dl("POST", "/meetings", json=body)
+        if resolving:
+            attending = {"person_ids": [self.person(Persona.CADRE)]}
+            await self.dl("POST", f"/meetings/{meeting['meeting_id']}/attendance", json=attending)
+        if held:
+            await self.dl("POST", f"/meetings/{meeting['meeting_id']}/hold", json={"minutes": "会议纪要"})
+        return str(meeting["meeting_id"])
+
+    async def fresh_topic(self, compound: str | None = None, persona: Persona = Persona.RESIDENT) -> str:
+        made = await self.api.ok(
+            "deliberation",
+            "POST",
+            "/topics",
+            self.member(persona),
+            json={
+                "place_code": compound or self.compound_a,
+                "title": "加装电梯",
+                "description": "一楼不同意",
+            },
+        )
+        return str(made["topic_id"])
+
+    def vote_body(self, compound: str | None = None) -> dict[str, Any]:
+        return {
+            "compound_code": compound or self.compound_a,
+            "title": "屋顶维修",
+            "matter": "use_maintenance_fund",
+            "closes_at": "2027-12-31T12:00:00+08:00",
+        }
+
+    async def fresh_vote(self, compound: str | None = None) -> str:
+        made = await self.dl("POST", "/votes", json=self.vote_body(compound))
+        return str(made["vote_id"])
+
+    def appraisal_body(self) -> dict[str, Any]:
+        return {
+            "community_code": self.community_a,
+            "title": "年度民主评议",
+            "subject_person_ids": [self.person(Persona.CADRE)],
+            "appraiser_person_ids": [self.person(Persona.RESIDENT)],
+        }
+
+    async def fresh_appraisal(self, graded: bool = False) -> str:
+        made = await self.dl("POST", "/appraisals", json=self.appraisal_body())
+        appraisal = str(made["appraisal_id"])
+        if graded:
+            await self.api.ok(
+                "deliberation",
+                "POST",
+                f"/appraisals/{appraisal}/grades",
+                self.member(Persona.RESIDENT),
+                json={"grades": {self.person(Persona.CADRE): "satisfied"}},
+            )
+        return appraisal
