@@ -202,8 +202,19 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
         request = _one_span([s for s in trace if s.kind == SERVER], "the request's server span")
         assert request.service == "org-graph"
         assert request.parent_span_id == "", "the request starts the trace"
+        graph_write = _one_span(
+            [s for s in trace if s.service == "org-graph" and s.kind == CLIENT], "org-graph's Neo4j span"
+        )
+        assert graph_write.name == "neo4j define_grid"
+        assert graph_write.parent_span_id == request.span_id, "the unit of work runs within the request"
+        assert graph_write.attributes["db.system.name"] == "neo4j"
+        assert graph_write.attributes["db.operation.name"] == "define_grid"
+        assert not {k for k in graph_write.attributes if "statement" in k or "parameter" in k}
         sends = [s for s in trace if s.kind == PRODUCER and s.service == "org-graph"]
         assert sends, "org-graph's relay sent the event within the request's trace"
+        assert all(_ancestors_reach(trace, s, graph_write) for s in sends), (
+            "the events were made (and their outbox entries written) within the Neo4j unit of work"
+        )
         assert all(s.name == stack.topic("civicgrid.org.places.v1") + " send" for s in sends)
         for service in ("resources", "notifications"):
             processed = [s for s in trace if s.service == service and s.name.endswith(" process")]
@@ -219,8 +230,8 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
             )
         assert {s.service for s in trace} == {"org-graph", "resources", "notifications"}
 
-        # 2. An appointment: one trace from org-graph's request to the member's feed in notifications,
-        #    whose live stream receives the entry.
+        # 2. An appointment: one trace from org-graph's request through its Neo4j write to the member's
+        #    feed in notifications, and on to the send of the entry on the member's open stream.
         residents = (
             await og.ok(
                 "POST",
@@ -266,19 +277,50 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
                 and s.name.endswith(" process")
                 and s.attributes.get("cloudevents.event_type") == "cn.civicgrid.org.membership.started.v1"
             ]
-            return trace if handled else None
+            delivered = [s for s in trace if s.service == "notifications" and s.name == "sse send"]
+            return trace if handled and delivered else None
 
         trace = await eventually(
-            appointment_spans, timeout=60, interval=0.5, what="the appointment's trace in notifications"
+            appointment_spans, timeout=60, interval=0.5, what="the appointment's trace to the member's stream"
         )
         request = _one_span([s for s in trace if s.kind == SERVER], "the appointment's server span")
         handled = [s for s in trace if s.service == "notifications" and s.name.endswith(" process")]
         assert all(_ancestors_reach(trace, s, request) for s in handled)
         assert any(s.service == "notifications" and s.kind == CLIENT for s in trace), "the feed write"
         assert {s.service for s in trace} >= {"org-graph", "notifications"}
+        graph_write = _one_span(
+            [s for s in trace if s.service == "org-graph" and s.kind == CLIENT],
+            "the appointment's Neo4j span",
+        )
+        assert graph_write.name == "neo4j appoint"
+        assert graph_write.parent_span_id == request.span_id
+        assert all(_ancestors_reach(trace, s, graph_write) for s in handled), (
+            "notifications handled an event made within the Neo4j unit of work"
+        )
+        delivered = [s for s in trace if s.name == "sse send"]
+        assert delivered, "the entry's send on the member's open stream is in the trace"
+        for send in delivered:
+            assert send.service == "notifications"
+            assert send.kind == PRODUCER
+            assert any(_ancestors_reach(trace, send, h) for h in handled), (
+                "the stream's send descends from the handling that wrote the feed entry"
+            )
+            assert set(send.attributes) == {
+                "sse.event",
+                "sse.event.id",
+                "civicgrid.feed.kind",
+                "civicgrid.feed.category",
+                "civicgrid.feed.priority",
+                "civicgrid.sse.replayed",
+            }, "what kind of entry went out, never to whom nor what it said"
+            assert send.attributes["civicgrid.feed.kind"] == "personal"
+            assert send.attributes["civicgrid.sse.replayed"] is False
+            assert head not in str(list(send.attributes.values()))
+        assert entries_of(live)[0]["id"] in {s.attributes["sse.event.id"] for s in delivered}
 
     # No probe, scrape or background poll made a trace of its own.
     with receiver._lock:
         names = {s.name for s in receiver.spans if s.parent_span_id == ""}
     assert not {n for n in names if "healthz" in n or "readyz" in n or "metrics" in n}
     assert not {n for n in names if n.endswith(" receive")}
+    assert not {n for n in names if n.startswith("neo4j ") or n == "sse send"}
