@@ -199,15 +199,24 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "cn.civicgrid.resources.request.closed.v1": {NOTIFICATIONS_FACTS: (_C,)},
     # -- deliberation (resources takes adopted resolutions; notifications tells participants and coordinators)
     "cn.civicgrid.deliberation.meeting.convened.v1": {
-        NOTIFICATIONS_FACTS: (_C, "title", "meeting_type", "scheduled_for", "participant_person_ids"),
+        NOTIFICATIONS_FACTS: (
+            _C,
+            "meeting_id",
+            "title",
+            "meeting_type",
+            "scheduled_for",
+            "participant_person_ids",
+        ),
     },
     "cn.civicgrid.deliberation.meeting.held.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.deliberation.topic.raised.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.deliberation.topic.motion_reached.v1": {NOTIFICATIONS_FACTS: (_C,)},
     "cn.civicgrid.deliberation.vote.opened.v1": {
-        NOTIFICATIONS_FACTS: (_C, "compound_code", "title", "closes_at")
+        NOTIFICATIONS_FACTS: (_C, "vote_id", "compound_code", "title", "closes_at")
     },
-    "cn.civicgrid.deliberation.vote.closed.v1": {NOTIFICATIONS_FACTS: (_C, "compound_code", "outcome")},
+    "cn.civicgrid.deliberation.vote.closed.v1": {
+        NOTIFICATIONS_FACTS: (_C, "vote_id", "compound_code", "outcome")
+    },
     "cn.civicgrid.deliberation.resolution.adopted.v1": {
         RESOURCES_RESOLUTIONS: (
             _C,
