@@ -97,3 +97,71 @@ async def test_the_hub_hands_out_every_item_of_a_mark_all_to_every_open_stream()
         got: Sequence[object] = [device.queue.get_nowait() for _ in range(device.queue.qsize())]
         assert [getattr(i, "id", None) for i in got] == ["a", "b", "c"]
     assert await hub.resume_point() == 1
+
+
+async def test_a_change_written_by_this_process_reaches_its_streams_without_a_poll_and_only_once() -> None:
+    source = Source()
+    hub = LiveHub(source, gap_grace=60.0)
+    await hub.poll_once()
+    phone, other = hub.subscribe("m1", []), hub.subscribe("m2", [])
+    written = Change(1, _item("a", 1), "m1", None)
+    assert hub.publish([written]) == 1
+    assert getattr(phone.queue.get_nowait(), "id", None) == "a"
+    source.changes.append(written)  # the poll reads the same change back from the store
+    assert await hub.poll_once() == 0
+    assert phone.queue.empty()
+    assert other.queue.empty()
+
+
+async def test_a_written_broadcast_reaches_the_streams_of_its_audience_only() -> None:
+    hub = LiveHub(Source(), gap_grace=60.0)
+    await hub.poll_once()
+    inside, outside = hub.subscribe("m1", ["community:c1"]), hub.subscribe("m2", ["community:c2"])
+    assert hub.publish([Change(1, _item("b", 1), None, "community:c1")]) == 1
+    assert inside.queue.qsize() == 1
+    assert outside.queue.empty()
+
+
+async def test_a_change_published_before_the_first_poll_wakes_the_poller_which_hands_it_out() -> None:
+    source = Source()
+    hub = LiveHub(source, gap_grace=60.0)
+    phone = hub.subscribe("m1", [])
+    written = Change(1, _item("a", 1), "m1", None)
+    assert hub.publish([written]) == 0  # no watermark yet: nothing handed out, the poller is woken
+    assert hub._wakeup.is_set()
+    await hub.poll_once()  # the watermark starts at the store's current number
+    source.changes.append(Change(2, _item("b", 2), "m1", None))
+    await hub.poll_once()
+    assert [getattr(phone.queue.get_nowait(), "id", None)] == ["b"]
+
+
+async def test_a_published_change_at_or_below_the_watermark_is_not_handed_out() -> None:
+    source = Source()
+    source.changes.append(Change(5, _item("old", 5), "m1", None))
+    hub = LiveHub(source, gap_grace=60.0)
+    await hub.poll_once()
+    phone = hub.subscribe("m1", [])
+    assert hub.publish([Change(5, _item("old", 5), "m1", None)]) == 0
+    assert phone.queue.empty()
+
+
+async def test_an_audience_change_is_left_to_the_poll() -> None:
+    hub = LiveHub(Source(), gap_grace=60.0)
+    await hub.poll_once()
+    phone = hub.subscribe("m1", [])
+    assert hub.publish([Change(1, None, "m1", None)]) == 0
+    assert phone.queue.empty()
+
+
+def test_a_hub_listens_to_a_store_that_reports_its_writes() -> None:
+    class Reporting(Source):
+        def __init__(self) -> None:
+            super().__init__()
+            self.listeners: list[object] = []
+
+        def listen(self, listener: object) -> None:
+            self.listeners.append(listener)
+
+    store = Reporting()
+    hub = LiveHub(store)
+    assert store.listeners == [hub.publish]

@@ -2,11 +2,13 @@
 
 FerretDB has no change streams, so each process runs one poller that reads every stream-visible
 change with ``seq > watermark`` (personal entries, broadcasts, broadcast states) and hands it to the
-open streams of this process. A write in this process ``nudge``s the poller so its streams hear it at
-once; writes by other instances (or before a restart) arrive at the next poll. Sequence numbers are
-reserved before the write lands, so a low one may commit after a higher one: the watermark only moves
-past a missing number once it has been seen, or after ``gap_grace`` seconds (a reservation whose
-write never happened: a duplicate skipped, a crash).
+open streams of this process. A change written by this process (an entry, a broadcast, a member's
+mark) is handed to its streams as soon as the write is acknowledged (``publish``: no database read, no
+wait for a poll) and marked as handed out, so the poll does not send it twice; writes by other
+instances (or before a restart) arrive at the next poll, and a write in this process also ``nudge``s
+the poller. Sequence numbers are reserved before the write lands, so a low one may commit after a
+higher one: the watermark only moves past a missing number once it has been seen, or after
+``gap_grace`` seconds (a reservation whose write never happened: a duplicate skipped, a crash).
 
 A change of a member's audiences (appointed to a post, joined a grid...) is in the same sequence: the
 hub recomputes the audiences of that member's open streams (so broadcasts to the new audience reach
@@ -121,6 +123,9 @@ class LiveHub:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._watermark: SequenceWatermark | None = None
+        listen = getattr(source, "listen", None)
+        if callable(listen):  # a store that reports what this process wrote: hand it out at once
+            listen(self.publish)
 
     def subscribe(self, member_id: str, audiences: Sequence[str]) -> Subscription:
         sub = Subscription(member_id, frozenset(audiences))
@@ -136,6 +141,24 @@ class LiveHub:
 
     def nudge(self) -> None:
         self._wakeup.set()
+
+    def publish(self, changes: Sequence[Change]) -> int:
+        """Changes this process has just written (the store acknowledged them): hand them to the open
+        streams now, without waiting for a poll to read them back. Each is marked as handed out, so
+        the next poll skips it; one at or below the watermark (or already handed out) is skipped here
+        as a poll would. Before the first poll there is no watermark yet: the poller is nudged instead.
+        Audience changes need a lookup and are left to the poll."""
+        mark = self._watermark
+        if mark is None:
+            self.nudge()
+            return 0
+        dispatched = 0
+        for change in changes:
+            if change.item is None or not mark.is_new(change.seq, change.key):
+                continue
+            dispatched += self._dispatch(change, change.item)
+            mark.mark(change.seq, change.key)
+        return dispatched
 
     @property
     def open_streams(self) -> int:

@@ -8,7 +8,7 @@ document also keeps its writer's ``traceparent`` (``tracestate``): the stream's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,10 @@ class Change:
         if self.item is None:
             return f"audiences:{self.member_id}"
         return f"{self.item.kind}:{self.member_id or ''}:{self.item.id}"
+
+
+ChangeListener = Callable[[Sequence[Change]], object]
+"""Told of the changes this store has just written (the live hub of this process hands them out)."""
 
 
 BULK_CHUNK = 50
@@ -142,6 +146,18 @@ class MongoFeedStore:
         self.states = db["broadcast_states"]
         self.counters = db["counters"]
         self.audience_changes = db["audience_changes"]
+        self._listeners: list[ChangeListener] = []
+
+    def listen(self, listener: ChangeListener) -> None:
+        """Call ``listener`` with every entry, broadcast and single state change this store writes,
+        once the write is acknowledged (a mark-all is left to the poll: ``update_many`` does not say
+        which documents it changed)."""
+        self._listeners.append(listener)
+
+    def _written(self, changes: Sequence[Change]) -> None:
+        if changes:
+            for listener in self._listeners:
+                listener(changes)
 
     async def ensure_indexes(self) -> None:
         await self.entries.create_index(
@@ -183,13 +199,16 @@ class MongoFeedStore:
             for doc in docs:
                 doc.update(traced)
         try:
-            result = await self.entries.insert_many(docs, ordered=False)
-            return len(result.inserted_ids)
+            await self.entries.insert_many(docs, ordered=False)
+            written = docs
         except BulkWriteError as error:
             errors = error.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors):
                 raise
-            return len(docs) - len(errors)
+            skipped = {int(e["index"]) for e in errors}
+            written = [d for i, d in enumerate(docs) if i not in skipped]
+        self._written([Change(int(d["seq"]), _personal(d), d["member_id"], None) for d in written])
+        return len(written)
 
     @staticmethod
     def _document(entry: FeedEntry, seq: int) -> Document:
@@ -214,27 +233,27 @@ class MongoFeedStore:
     async def add_broadcast(self, broadcast: Broadcast) -> bool:
         seq = await self.next_seq()
         m = broadcast.message
+        doc: Document = {
+            "_id": broadcast.id,
+            "audience": broadcast.audience.key,
+            "community_code": broadcast.community_code,
+            "category": m.category,
+            "priority": m.priority.value,
+            "title": m.title,
+            "body": m.body,
+            "link": m.link,
+            "created_at": broadcast.created_at,
+            "created_by": broadcast.created_by,
+            "seq": seq,
+            "push_pending": True,
+            "push_after": "",
+            **_traced(),
+        }
         try:
-            await self.broadcasts.insert_one(
-                {
-                    "_id": broadcast.id,
-                    "audience": broadcast.audience.key,
-                    "community_code": broadcast.community_code,
-                    "category": m.category,
-                    "priority": m.priority.value,
-                    "title": m.title,
-                    "body": m.body,
-                    "link": m.link,
-                    "created_at": broadcast.created_at,
-                    "created_by": broadcast.created_by,
-                    "seq": seq,
-                    "push_pending": True,
-                    "push_after": "",
-                    **_traced(),
-                }
-            )
+            await self.broadcasts.insert_one(doc)
         except DuplicateKeyError:
             return False
+        self._written([Change(seq, _broadcast(doc, None), None, doc["audience"])])
         return True
 
     async def pending_pushes(self, limit: int) -> list[PendingBroadcast]:
@@ -353,7 +372,11 @@ class MongoFeedStore:
                 {"$set": {"state": state.value, "seq": seq, **_traced()}},
                 return_document=ReturnDocument.AFTER,
             )
-            return _personal(doc) if doc else item
+            if doc is None:
+                return item
+            changed = _personal(doc)
+            self._written([Change(changed.seq, changed, member_id, None)])
+            return changed
         bdoc = await self.broadcasts.find_one({"_id": item.id})
         if bdoc is None:
             return item
@@ -371,7 +394,9 @@ class MongoFeedStore:
             },
             upsert=True,
         )
-        return _broadcast(bdoc, {"state": state.value, "seq": seq})
+        changed = _broadcast(bdoc, {"state": state.value, "seq": seq})
+        self._written([Change(seq, changed, member_id, None)])
+        return changed
 
     async def set_all_read(self, member_id: str, audiences: Sequence[str], category: str | None) -> int:
         """Every unread entry and broadcast turns read, all with one sequence number: one change of
