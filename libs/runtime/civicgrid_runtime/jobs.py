@@ -184,7 +184,11 @@ def leased(
                 held = await hold()
                 if held and inner is None:
                     log.info("lease taken; running", lease=name, owner=owner)
-                    inner = await starter()
+                    try:
+                        inner = await starter()
+                    except Exception as error:  # let another instance try rather than hold it idle
+                        log.warning("task under lease failed to start", lease=name, error=str(error))
+                        await lease.release()
                 elif not held and inner is not None:
                     log.warning("lease lost; stopping", lease=name, owner=owner)
                     await inner()

@@ -110,3 +110,15 @@ async def test_leased_runs_the_task_in_the_holder_only_and_moves_it_when_the_hol
     await stop_b()
     assert running == []
     assert store.leases == {}
+
+
+async def test_an_instance_whose_task_fails_to_start_gives_the_lease_up_for_another() -> None:
+    store, clock = MemoryLeases(), Clock()
+
+    async def broken() -> Stop:
+        raise ConnectionError("the store is away")
+
+    stop = await leased("relay", store, broken, owner="a", ttl=10, clock=clock, renew_every=60)()
+    await asyncio.sleep(0.05)  # "a" took the lease, failed to start its task, and waits for its next try
+    assert await Lease(store, "relay", "b", 10, clock).hold() is True
+    await stop()
