@@ -1,4 +1,4 @@
-"""Session fixtures of the security suite: one isolated stack of the three services, and its world."""
+"""Session fixtures of the security suite: one isolated stack of the four services, and its world."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ Budget: ``TARGET_CASES`` cases per service, stopped after ``BUDGET_SECONDS`` (th
 Calls use a coordinator of the run's district in org-graph (whose Neo4j is shared: writes stay inside
 the run's own region), an admin in resources, in notifications the fuzzed member's own token for
 ``/members/...`` (an admin elsewhere), and in deliberation the fuzzing person (an owner of the fuzzing
-compound) for ballots, supports and grades, the district's coordinator elsewhere. Half the cases use
-ids of real objects of the run's fuzzing street for path parameters, so generated bodies reach the use
-cases and not only the 404s.
+compound) for ballots, supports, grades and ``/me/...``, the district's coordinator elsewhere. Half
+the cases use ids of real objects of the run's fuzzing street for path parameters, so generated bodies
+reach the use cases and not only the 404s.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ WORKERS = 4
 """Calls in flight while the next cases are generated (generation is CPU-bound, the services are not
 in this process)."""
 PERSONAL_ACTS = ("/ballots", "/support", "/grades")
-"""deliberation's routes that only a token naming a person may call."""
+"""deliberation's routes that only a token naming a person may call (and ``/me/...``)."""
 NOT_FUZZED = {"GET /members/{member_id}/stream": "a live stream answers forever to a valid call"}
 CHECKS: dict[str, Callable[..., Any]] = {
     "server_error": not_a_server_error,
@@ -255,7 +255,7 @@ def targets(api: Api, world: World, known: dict[str, dict[str, list[str]]]) -> d
         # coordinator of the run's district (writes stay inside the run's region)
         "deliberation": Target(
             api.urls["deliberation"],
-            lambda path: member if path.endswith(PERSONAL_ACTS) else district,
+            lambda path: member if path.endswith(PERSONAL_ACTS) or path.startswith("/me/") else district,
             known["deliberation"],
         ),
     }
