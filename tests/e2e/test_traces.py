@@ -263,7 +263,12 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
                 token=coordinator,
             )
             await eventually(has_entries(live, 1), timeout=60, what="the appointment on the head's stream")
+            # 3. The head reads it: that change reaches the stream within the read request's trace.
+            item_id = entries_of(live)[0]["data"]["item"]["id"]
+            await nt.ok("POST", f"/members/{head}/feed/{item_id}/state", {"state": "read"}, token=member)
+            await eventually(has_entries(live, 2), timeout=60, what="the read state on the head's stream")
         assert entries_of(live)[0]["data"]["item"]["title"] == "任职通知：楼栋长"
+        assert entries_of(live)[1]["data"]["item"]["state"] == "read"
 
         async def appointment_spans() -> list[Span] | None:
             posts = receiver.find("org-graph", "POST /memberships", SERVER)
@@ -317,6 +322,20 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
             assert send.attributes["civicgrid.sse.replayed"] is False
             assert head not in str(list(send.attributes.values()))
         assert entries_of(live)[0]["id"] in {s.attributes["sse.event.id"] for s in delivered}
+        assert entries_of(live)[1]["id"] not in {s.attributes["sse.event.id"] for s in delivered}
+
+        async def read_spans() -> list[Span] | None:
+            reads = receiver.find("notifications", "POST /members/{member_id}/feed/{item_id}/state", SERVER)
+            if not reads:
+                return None
+            trace = receiver.trace(reads[-1].trace_id)
+            return trace if any(s.name == "sse send" for s in trace) else None
+
+        trace = await eventually(read_spans, timeout=60, interval=0.5, what="the read's trace to the stream")
+        read = _one_span([s for s in trace if s.kind == SERVER], "the read's server span")
+        sent = _one_span([s for s in trace if s.name == "sse send"], "the read's send on the stream")
+        assert sent.parent_span_id == read.span_id, "the state change kept the read request's context"
+        assert sent.attributes["sse.event.id"] == entries_of(live)[1]["id"]
 
     # No probe, scrape or background poll made a trace of its own.
     with receiver._lock:
