@@ -380,6 +380,7 @@ class MongoFeedStore:
         bdoc = await self.broadcasts.find_one({"_id": item.id})
         if bdoc is None:
             return item
+        traced = _traced()
         await self.states.update_one(
             {"_id": f"{member_id}:{item.id}"},
             {
@@ -389,12 +390,12 @@ class MongoFeedStore:
                     "audience": bdoc["audience"],
                     "state": state.value,
                     "seq": seq,
-                    **_traced(),
+                    **traced,
                 }
             },
             upsert=True,
         )
-        changed = _broadcast(bdoc, {"state": state.value, "seq": seq})
+        changed = _broadcast(bdoc, {"state": state.value, "seq": seq, **traced})  # handed out as stored
         self._written([Change(seq, changed, member_id, None)])
         return changed
 
