@@ -6,10 +6,11 @@ Starts org-graph and notifications as processes (uvicorn) on the servers named b
 CIVICGRID_NEO4J_URI and CIVICGRID_MONGO_URI (the test stack: 127.0.0.1:19092, bolt://127.0.0.1:17687,
 mongodb://127.0.0.1:37017), in a fresh street and community, with new consumer groups committed at the
 topics' current end. Every member's stream is opened first (all ``ready``); then appointments
-(``POST /memberships``, a coordinator appoints the member) go out **open loop** at a steady ``--rate``
-per second, each to another member, whatever the previous ones' latency (over ``--organisations``
-organisations, round robin; a 503 with Retry-After from org-graph is retried as a client would and
-counted); each is timed from just before its POST until the ``entry`` event arrives on that member's stream.
+(``POST /memberships``, a coordinator appoints the member) go out **open loop** at a steady
+``--rate`` per second, each to another member, whatever the previous ones' latency (to the residents
+committees of ``--organisations`` communities of one street, round robin; a 503 with Retry-After from
+org-graph is retried as a client would and counted); each is timed from just before its POST until the
+``entry`` event arrives on that member's stream.
 
 Prints JSON: latency p50/p90/p99/max, the stages (org-graph's HTTP answer; POST -> the feed entry's
 ``created_at``, i.e. Neo4j + outbox relay + Kafka + consumer + projection; ``created_at`` -> SSE, i.e.
@@ -61,32 +62,31 @@ async def ok(
     return response.json() if response.content else None
 
 
-async def community(client: httpx.AsyncClient, og: str, admin: str) -> tuple[str, str]:
-    for kind, code, name in (
-        ("province", "420000000000", "湖北省"),
-        ("city", "420100000000", "武汉市"),
-        ("district", "420106000000", "武昌区"),
-    ):
-        await ok(
-            client,
-            "POST",
-            f"{og}/places",
-            admin,
-            {"kind": kind, "code": code, "name": name},
-            conflict_ok=True,
-        )
+async def community(
+    client: httpx.AsyncClient, og: str, admin: str, street: str | None = None
+) -> tuple[str, str]:
+    """A new community (in ``street``, or in a new street); returns (street, community code)."""
+    if street is None:
+        for kind, code, name in (
+            ("province", "420000000000", "湖北省"),
+            ("city", "420100000000", "武汉市"),
+            ("district", "420106000000", "武昌区"),
+        ):
+            body = {"kind": kind, "code": code, "name": name}
+            await ok(client, "POST", f"{og}/places", admin, body, conflict_ok=True)
     while True:
-        street = f"420106{random.randint(100, 999)}000"
-        code = f"{street[:9]}{random.randint(1, 999):03d}"
-        body = {"kind": "street", "code": street, "name": f"测试街道{street[6:9]}"}
-        await ok(client, "POST", f"{og}/places", admin, body, conflict_ok=True)
+        chosen = street or f"420106{random.randint(100, 999)}000"
+        code = f"{chosen[:9]}{random.randint(1, 999):03d}"
+        if street is None:
+            body = {"kind": "street", "code": chosen, "name": f"测试街道{chosen[6:9]}"}
+            await ok(client, "POST", f"{og}/places", admin, body, conflict_ok=True)
         created = await client.post(
             f"{og}/places",
             json={"kind": "community", "code": code, "name": "基准社区"},
             headers={"Authorization": f"Bearer {admin}"},
         )
         if created.status_code == 201:
-            return street, code
+            return chosen, code
 
 
 class Listener:
@@ -140,19 +140,22 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             coordinator = issuer.mint("bench-coordinator", [Role.COORDINATOR], region=street)
             gate = asyncio.Semaphore(8)
 
-            async def organisation(n: int) -> str:
-                body = {"kind": "residents_committee", "place_code": code, "name": f"基准居委会{n}"}
+            async def organisation(n: int) -> tuple[str, str]:
                 async with gate:
-                    return str((await ok(client, "POST", f"{og}/organisations", admin, body))["org_id"])
+                    place = code if n == 0 else (await community(client, og, admin, street))[1]
+                    body = {"kind": "residents_committee", "place_code": place, "name": f"基准居委会{n}"}
+                    org = await ok(client, "POST", f"{og}/organisations", admin, body)
+                    return str(org["org_id"]), place
 
-            # Appointments spread over several organisations: 20 a second to one post of one
-            # organisation would measure Neo4j's lock queue on that post, not the path to the phone.
+            # Appointments spread over the residents committees of several communities of one street:
+            # 20 a second to one post of one organisation would measure Neo4j's lock queue on that
+            # post, not the path to the phone.
             orgs = list(await asyncio.gather(*(organisation(n) for n in range(args.organisations))))
 
             async def person(n: int) -> str:
                 body = {
                     "display_name": f"委员{n}",
-                    "community_code": code,
+                    "community_code": orgs[n % len(orgs)][1],
                     "person_id": f"bench-{uuid.uuid4().hex[:12]}",
                 }
                 async with gate:
@@ -163,7 +166,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             def appointment(member: str) -> dict[str, Any]:
                 return {
                     "person_id": member,
-                    "org_id": orgs[people.index(member) % len(orgs)],
+                    "org_id": orgs[people.index(member) % len(orgs)][0],
                     "post": "committee_member",
                     "start_date": "2025-07-01",
                     "basis": "election",
@@ -189,7 +192,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 sent = time.time()
                 await ok(client, "POST", f"{og}/memberships", coordinator, appointment(member))
                 answered = time.time()
-                arrived, created = await asyncio.wait_for(streams[member].arrived, timeout=60)
+                try:
+                    arrived, created = await asyncio.wait_for(streams[member].arrived, timeout=args.timeout)
+                except TimeoutError:
+                    missing.append(member)
+                    return
                 rows.append(
                     {
                         "total": (arrived - sent) * 1000,
@@ -200,6 +207,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 )
 
             RETRIED.clear()
+            missing: list[str] = []
             load_before = load()
             start = time.time()
             writes = []
@@ -211,6 +219,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             sending_s = time.time() - start
             await asyncio.gather(*writes)
             load_after = load()
+            feed = mongo[stack.database("notifications")]["feed"]
+            # Not on the stream in time: is the entry in the feed (live path lost it) or not (backlog)?
+            in_feed = [m for m in missing if await feed.count_documents({"member_id": m})]
+            result["missing"] = {
+                "not_on_stream_within_s": args.timeout,
+                "count": len(missing),
+                "of_which_in_the_feed_by_then": len(in_feed),
+            }
     finally:
         for task in listeners:
             task.cancel()
@@ -218,12 +234,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await mongo.drop_database(stack.database("notifications"))
         await mongo.drop_database(f"bench_raw_{stack.suffix}")
         await mongo.close()
-    total = [r["total"] for r in rows]
+    # An entry not on the stream within the timeout counts at the timeout (a lower bound of its latency).
+    total = [r["total"] for r in rows] + [args.timeout * 1000] * result["missing"]["count"]
     raw_p99 = result["raw_kafka_hop"]["latency_ms"]["p99"]
     ours = summary(total)
     return {
         "path": "POST org-graph /memberships -> Neo4j+outbox -> Kafka -> notifications -> feed -> SSE entry",
-        "events": len(rows),
+        "events": len(total),
         "rate_per_s": args.rate,
         "achieved_rate_per_s": round(len(rows) / sending_s, 1) if sending_s else None,
         "latency_ms": ours,
@@ -247,6 +264,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--rate", type=float, default=20.0, help="appointments per second (open loop)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for each entry")
     parser.add_argument(
         "--organisations", type=int, default=20, help="organisations appointed to (round robin)"
     )

@@ -11,7 +11,9 @@ Uses the servers named by CIVICGRID_KAFKA_BOOTSTRAP / CIVICGRID_MONGO_URI and it
   the same server, with the ratio;
 - a broadcast to ``--members`` members (their projections are loaded first): time from the API call
   until it is visible on a member's first feed page (fan-out on read: one document);
-- feed page read p50/p99 (ms) for a member with ``--page-entries`` entries (first and deep pages);
+- feed page read p50/p99 (ms) for a member with ``--page-entries`` entries (first and deep pages),
+  with ``--other-entries`` entries of other members in the same collection, against the raw store
+  operation in the same run (the page's own-entries query alone, and a ``find_one`` by ``_id``);
 - live latency p50/p99 (ms) from publishing an org-graph fact to Kafka until the SSE ``entry`` event
   arrives on the member's open stream, at a steady rate of ``--rate`` events/s.
 """
@@ -35,6 +37,7 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaProducer
 
+from bench.notifications_raw import load
 from civicgrid_contracts.catalogue import new_event, topic_for
 from civicgrid_contracts.events import org
 from civicgrid_notifications.adapters.mongo_feed import MongoFeedStore
@@ -147,7 +150,7 @@ async def broadcast(db: Any, members: int) -> dict[str, Any]:
     }
 
 
-async def page_reads(db: Any, n: int, reads: int) -> dict[str, Any]:
+async def page_reads(db: Any, n: int, reads: int, others: int = 0) -> dict[str, Any]:
     store = MongoFeedStore(db)
     member = "reader"
     now = datetime.now(UTC)
@@ -166,7 +169,30 @@ async def page_reads(db: Any, n: int, reads: int) -> dict[str, Any]:
     ]
     for i in range(0, n, 500):
         await store.add_entries(batch[i : i + 500])
+    for i in range(0, others, 5000):  # other members' entries in the same collection
+        docs = [
+            MongoFeedStore._document(
+                FeedEntry(
+                    entry_id(f"o{j}", "x", "appointed"), f"o{j}", "appointed", "x", COMMUNITY, message, now
+                ),
+                j,
+            )
+            for j in range(i, min(others, i + 5000))
+        ]
+        await store.entries.insert_many(docs, ordered=False)
     audiences = [f"person:{member}", f"community:{COMMUNITY}"]
+    order = [("created_at", -1), ("_id", -1)]
+    raw_query = {"member_id": member, "state": {"$in": [s.value for s in VISIBLE]}}
+    raw: list[float] = []
+    by_id: list[float] = []
+    load_start = load()
+    for _ in range(reads):  # the raw store operation: the same query as the page's own-entries read
+        t = time.perf_counter()
+        await store.entries.find(raw_query).sort(order).limit(21).to_list()
+        raw.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        await store.entries.find_one({"_id": batch[0].id})
+        by_id.append((time.perf_counter() - t) * 1000)
     first: list[float] = []
     deep: list[float] = []
     unread: list[float] = []
@@ -189,10 +215,17 @@ async def page_reads(db: Any, n: int, reads: int) -> dict[str, Any]:
         await store.unread_count(member, audiences)
         unread.append((time.perf_counter() - t) * 1000)
     del cursor_items, items
+    first_p99, raw_p99 = pct(first, 0.99), pct(raw, 0.99)
     return {
         "entries": n,
+        "other_members_entries_in_collection": others,
         "reads": reads,
-        "first_page_ms": {"p50": pct(first, 0.5), "p99": pct(first, 0.99)},
+        "first_page_ms": {"p50": pct(first, 0.5), "p99": first_p99},
+        "raw_same_query_ms": {"p50": pct(raw, 0.5), "p99": raw_p99},
+        "raw_find_one_by_id_ms": {"p50": pct(by_id, 0.5), "p99": pct(by_id, 0.99)},
+        "ratio_first_page_p99_to_raw_query_p99": round(first_p99 / raw_p99, 2) if raw_p99 else None,
+        "target": {"first_page_p99_ms_below": 100, "met": first_p99 < 100},
+        "load": {"start": load_start, "end": load()},
         "middle_page_ms": {"p50": pct(deep, 0.5), "p99": pct(deep, 0.99)},
         "unread_count_ms": {"p50": pct(unread, 0.5), "p99": pct(unread, 0.99)},
     }
@@ -319,10 +352,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     names = [f"bench_notifications_{part}_{suffix}" for part in ("fanout", "broadcast", "pages", "live")]
     try:
         result: dict[str, Any] = {"server": {"kafka": kafka, "mongo": mongo}}
-        result["personal_fan_out"] = await fan_out(client[names[0]], args.entries, args.recipients)
-        result["broadcast"] = await broadcast(client[names[1]], args.members)
-        result["feed_pages"] = await page_reads(client[names[2]], args.page_entries, args.reads)
-        result["live_stream"] = await live_latency(kafka, mongo, names[3], args.events, args.rate)
+        parts = set(args.parts.split(","))
+        if "fanout" in parts:
+            result["personal_fan_out"] = await fan_out(client[names[0]], args.entries, args.recipients)
+        if "broadcast" in parts:
+            result["broadcast"] = await broadcast(client[names[1]], args.members)
+        if "pages" in parts:
+            result["feed_pages"] = await page_reads(
+                client[names[2]], args.page_entries, args.reads, args.other_entries
+            )
+        if "live" in parts:
+            result["live_stream"] = await live_latency(kafka, mongo, names[3], args.events, args.rate)
         return result
     finally:
         for name in names:
@@ -337,6 +377,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--members", type=int, default=100_000, help="members in the broadcast audience")
     parser.add_argument("--page-entries", type=int, default=1_000, help="entries in the paged feed")
     parser.add_argument("--reads", type=int, default=200, help="page reads measured")
+    parser.add_argument(
+        "--parts", default="fanout,broadcast,pages,live", help="which parts to run (comma-separated)"
+    )
+    parser.add_argument(
+        "--other-entries", type=int, default=0, help="other members' entries in the feed collection"
+    )
     parser.add_argument("--events", type=int, default=200, help="live events measured")
     parser.add_argument("--rate", type=float, default=5.0, help="live events per second")
     return parser.parse_args()

@@ -8,6 +8,7 @@ document also keeps its writer's ``traceparent`` (``tracestate``): the stream's 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -324,13 +325,16 @@ class MongoFeedStore:
             query["category"] = category
             bquery["category"] = category
         order = [("created_at", -1), ("_id", -1)]
-        personal = [
-            _personal(d) for d in await self.entries.find(query).sort(order).limit(limit + 1).to_list()
-        ]
+        # The member's entries and the broadcasts window are independent reads: side by side (on
+        # FerretDB each is a scan of its collection; the page waits for the longer, not the sum).
+        pdocs, bdocs = await asyncio.gather(
+            self.entries.find(query).sort(order).limit(limit + 1).to_list(),
+            self.broadcasts.find(bquery).sort(order).limit(limit + 1).to_list(),
+        )
+        personal = [_personal(d) for d in pdocs]
         more = len(personal) > limit
         items = personal[:limit]
-        # Broadcasts: read a window, drop those the member moved out of the wanted states.
-        bdocs = await self.broadcasts.find(bquery).sort(order).limit(limit + 1).to_list()
+        # Broadcasts: a window, without those the member moved out of the wanted states.
         more = more or len(bdocs) > limit
         bstates = await self._states(member_id, [d["_id"] for d in bdocs[:limit]])
         for doc in bdocs[:limit]:
@@ -343,14 +347,18 @@ class MongoFeedStore:
         return items, more
 
     async def unread_count(self, member_id: str, audiences: Sequence[str]) -> int:
-        personal = await self.entries.count_documents({"member_id": member_id, "state": {"$in": _UNREAD}})
+        personal = self.entries.count_documents({"member_id": member_id, "state": {"$in": _UNREAD}})
         if not audiences:
-            return personal
-        total = await self.broadcasts.count_documents({"audience": {"$in": list(audiences)}})
-        done = await self.states.count_documents(
-            {"member_id": member_id, "audience": {"$in": list(audiences)}, "state": {"$in": _DONE}}
+            return await personal
+        # Three independent counts, side by side.
+        own, total, done = await asyncio.gather(
+            personal,
+            self.broadcasts.count_documents({"audience": {"$in": list(audiences)}}),
+            self.states.count_documents(
+                {"member_id": member_id, "audience": {"$in": list(audiences)}, "state": {"$in": _DONE}}
+            ),
         )
-        return personal + max(0, total - done)
+        return own + max(0, total - done)
 
     async def item(self, member_id: str, audiences: Sequence[str], item_id: str) -> FeedItem | None:
         """The member's own entry or a broadcast addressed to them; None for anything else."""

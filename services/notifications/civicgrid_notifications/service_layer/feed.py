@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import uuid
@@ -74,18 +75,18 @@ class FeedService:
         self.authorise(principal, member_id)
         resume = await self.live.resume_point()  # before reading: a stream from here misses nothing
         audiences = await self.audiences(member_id)
-        items, more = await self.feed.page(
-            member_id,
-            audiences,
-            before=decode_cursor(cursor) if cursor else None,
-            limit=limit,
-            category=category,
-            states=states or VISIBLE,
+        before = decode_cursor(cursor) if cursor else None
+        # The page and the unread count read independently: side by side.
+        (items, more), unread = await asyncio.gather(
+            self.feed.page(
+                member_id, audiences, before=before, limit=limit, category=category, states=states or VISIBLE
+            ),
+            self.feed.unread_count(member_id, audiences),
         )
         return {
             "items": [i.to_json() for i in items],
             "next_cursor": encode_cursor(items[-1]) if more and items else None,
-            "unread": await self.feed.unread_count(member_id, audiences),
+            "unread": unread,
             "seq": resume,
         }
 
