@@ -5,10 +5,10 @@ Works on FerretDB 1.24: no transactions, no change streams; single-document atom
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -100,6 +100,19 @@ def merge_updates(*updates: Mapping[str, Any]) -> Document:
 def new_document_outbox(events: Sequence[CloudEvent]) -> Document:
     """Fields for a document inserted together with its first events."""
     return {"outbox": {e.id: outbox_entry(e) for e in events}, "outbox_pending": bool(events)}
+
+
+T = TypeVar("T")
+
+
+async def upserting(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run an upsert by ``_id``; if a concurrent upsert of the same ``_id`` inserted first (E11000
+    on the loser: FerretDB always, MongoDB outside the cases it retries itself), run it once more,
+    when it matches the winner's document and updates it."""
+    try:
+        return await operation()
+    except DuplicateKeyError:
+        return await operation()
 
 
 class MongoInbox:

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from civicgrid_notifications.domain.preferences import CategoryPreference, Preferences, QuietHours
 from civicgrid_notifications.domain.push_endpoints import subscription_id
 from civicgrid_notifications.service_layer.ports import PushSubscriptionView
+from civicgrid_runtime.stores.mongo import upserting
 
 Document = dict[str, Any]
 
@@ -50,7 +51,9 @@ class MongoPreferenceStore:
         return await self.prefs.find_one({"_id": member_id})
 
     async def save_preferences(self, member_id: str, doc: Document) -> None:
-        await self.prefs.replace_one({"_id": member_id}, {"_id": member_id, **doc}, upsert=True)
+        await upserting(
+            lambda: self.prefs.replace_one({"_id": member_id}, {"_id": member_id, **doc}, upsert=True)
+        )
 
     async def channels_available(self, member_ids: Sequence[str]) -> dict[str, frozenset[str]]:
         found: dict[str, frozenset[str]] = {}
@@ -88,14 +91,11 @@ class MongoPreferenceStore:
     ) -> str:
         key = subscription_id(endpoint)
         field = f"web_push.{key}"
-        await self.addresses.update_one(
-            {"_id": member_id},
-            {
-                "$set": {f"{field}.endpoint": endpoint, f"{field}.keys": keys, f"{field}.host": host},
-                "$min": {f"{field}.created_at": now},
-            },
-            upsert=True,
-        )
+        update = {
+            "$set": {f"{field}.endpoint": endpoint, f"{field}.keys": keys, f"{field}.host": host},
+            "$min": {f"{field}.created_at": now},
+        }
+        await upserting(lambda: self.addresses.update_one({"_id": member_id}, update, upsert=True))
         return key
 
     async def remove_push_subscription(self, member_id: str, endpoint: str) -> None:
@@ -107,4 +107,4 @@ class MongoPreferenceStore:
 
     async def set_contact(self, member_id: str, channel: str, value: str | None) -> None:
         update = {"$set": {channel: value}} if value else {"$unset": {channel: ""}}
-        await self.addresses.update_one({"_id": member_id}, update, upsert=True)
+        await upserting(lambda: self.addresses.update_one({"_id": member_id}, update, upsert=True))

@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from civicgrid_notifications.domain.signin import Challenge, phone_hash
 from civicgrid_notifications.service_layer.signin import RefreshRecord
+from civicgrid_runtime.stores.mongo import upserting
 
 Document = dict[str, Any]
 
@@ -57,7 +58,7 @@ class MongoSignInStore:
             update = {"$set": {"sms_hash": phone_hash(self._key, phone)}}
         else:
             update = {"$unset": {"sms_hash": ""}}
-        await self.addresses.update_one({"_id": member_id}, update, upsert=True)
+        await upserting(lambda: self.addresses.update_one({"_id": member_id}, update, upsert=True))
 
     async def person_for_phone(self, phone_digest: str) -> list[str]:
         found = self.addresses.find({"sms_hash": phone_digest}, {"_id": 1}).limit(5)
