@@ -12,11 +12,13 @@ committees of ``--organisations`` communities of one street, round robin; a 503 
 org-graph is retried as a client would and counted); each is timed from just before its POST until the
 ``entry`` event arrives on that member's stream.
 
-Prints JSON: latency p50/p90/p99/max, the stages (org-graph's HTTP answer; POST -> the feed entry's
-``created_at``, i.e. Neo4j + outbox relay + Kafka + consumer + projection; ``created_at`` -> SSE, i.e.
-feed write + live hub + stream), and, measured in the same run at the same rate, one raw Kafka hop
-(aiokafka ``acks=all`` produce -> consume) and raw FerretDB round trips, with the ratio of our p99 to
-the raw hop's p99. Each part carries the load average read then (the machine has 2 shared cores).
+Prints JSON: latency p50/p90/p99/max, the stages (org-graph's HTTP answer; POST -> the fact readable
+on Kafka, read by a tap consumer of the memberships topic: Neo4j + outbox relay + produce; fact on
+Kafka -> the feed entry's ``created_at``: notifications' consumer, its queue and its projection
+writes; ``created_at`` -> SSE: feed write + live hub + stream), and, measured in the same run at
+the same rate, one raw Kafka hop (aiokafka ``acks=all`` produce -> consume) and raw FerretDB round
+trips, with the ratio of our p99 to the raw hop's p99. Each part carries the load average read then
+(the machine has 2 shared cores).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer
 
 from bench.notifications_raw import kafka_hop, load, store_round_trips, summary
 from civicgrid_contracts.catalogue import topic_for
@@ -125,12 +128,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     og_process, nt_process = stack.service("org-graph"), stack.service("notifications")
     topics = sorted({topic_for(t) for t in consumed_event_types()})
     await start_group_at_end(stack.kafka, nt_process.env["NOTIFICATIONS_CONSUMER_GROUP"], topics)
+    memberships = topic_for("cn.civicgrid.org.membership.started.v1")
+    tap_group = f"bench-tap-{stack.suffix}"
+    await start_group_at_end(stack.kafka, tap_group, [memberships])
+    on_kafka: dict[str, float] = {}
     issuer = TokenIssuer(stack.keys_dir, "civicgrid-dev", "civicgrid")
     admin = issuer.mint("bench-admin", [Role.ADMIN])
     mongo = create_client(stack.mongo_uri, "bench")
     rows: list[dict[str, float]] = []
     result: dict[str, Any] = {}
     listeners: list[asyncio.Task[None]] = []
+    tap: AIOKafkaConsumer | None = None
     try:
         await asyncio.gather(asyncio.to_thread(og_process.start), asyncio.to_thread(nt_process.start))
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
@@ -185,6 +193,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 await ok(client, "POST", f"{og}/memberships", coordinator, appointment(member))
                 await asyncio.wait_for(streams[member].arrived, timeout=60)
 
+            # A tap on the memberships topic: when each appointment's fact is readable on Kafka
+            # (splits org-graph + relay from notifications' consumer).
+            tap = AIOKafkaConsumer(memberships, bootstrap_servers=stack.kafka, group_id=tap_group)
+            await tap.start()
+
+            async def read_tap() -> None:
+                async for record in tap:
+                    person_id = json.loads(record.value or b"{}").get("person_id")
+                    if person_id:
+                        on_kafka.setdefault(person_id, time.time())
+
+            tapping = asyncio.create_task(read_tap())
+            listeners.append(tapping)
             result["raw_kafka_hop"] = await kafka_hop(stack.kafka, args.events, args.rate)
             result["raw_store"] = await store_round_trips(mongo[f"bench_raw_{stack.suffix}"], 100)
 
@@ -197,8 +218,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 except TimeoutError:
                     missing.append(member)
                     return
+                seen_on_kafka = on_kafka.get(member, created)
                 rows.append(
                     {
+                        "on_kafka": (seen_on_kafka - sent) * 1000,
+                        "kafka_to_entry": (created - seen_on_kafka) * 1000,
                         "total": (arrived - sent) * 1000,
                         "http": (answered - sent) * 1000,
                         "to_entry": (created - sent) * 1000,
@@ -230,6 +254,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         for task in listeners:
             task.cancel()
+        if tap is not None:
+            await tap.stop()
         stack.stop_all()
         await mongo.drop_database(stack.database("notifications"))
         await mongo.drop_database(f"bench_raw_{stack.suffix}")
@@ -248,6 +274,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "stages_ms": {
             "org_graph_http_answer": summary([r["http"] for r in rows]),
             "post_to_feed_entry_created": summary([r["to_entry"] for r in rows]),
+            "post_to_fact_readable_on_kafka": summary([r["on_kafka"] for r in rows]),
+            "fact_on_kafka_to_feed_entry_created": summary([r["kafka_to_entry"] for r in rows]),
             "feed_entry_created_to_sse": summary([r["entry_to_sse"] for r in rows]),
         },
         "http_503_retried": len(RETRIED),
