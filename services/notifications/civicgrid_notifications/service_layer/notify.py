@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,10 @@ from civicgrid_notifications.service_layer.recipients import resolve_recipients,
 
 _SUBJECT_FIELDS = ("resource_id", "team_id", "leader_resource_id", "person_id")
 """Fields of a fact that can make a deferred recipient id known."""
+
+
+async def _nothing() -> None:
+    return None
 
 
 @dataclass
@@ -35,10 +40,14 @@ class EventNotifier:
         """Project the fact, then write one entry per (recipient, rule); safe to repeat. Returns how many."""
         payload = parse_payload(event)
         moved = await self.directory.apply(event, payload)
-        if moved:  # after the projection: a stream recomputing the audiences sees the new ones
-            await self.feed.audiences_changed(sorted(moved))
-        created = await self._notify(event, payload)
-        created += await self._replay_deferred(payload)
+        # After the projection (a stream recomputing the audiences sees the new ones), three
+        # independent steps side by side: a fact is handled in the time of the longest, not the sum.
+        _, notified, replayed = await asyncio.gather(
+            self.feed.audiences_changed(sorted(moved)) if moved else _nothing(),
+            self._notify(event, payload),
+            self._replay_deferred(payload),
+        )
+        created = notified + replayed
         if created or moved:
             self.live.nudge()
         return created
@@ -67,11 +76,13 @@ class EventNotifier:
                     await self.directory.defer(waiting_for, rule.name, event)
             if not recipients:
                 continue
-            values = await template_values(payload, self.directory, self.book, self.resources_url)
+            values, prefs, available = await asyncio.gather(
+                template_values(payload, self.directory, self.book, self.resources_url),
+                self.preferences.preferences(recipients),
+                self.preferences.channels_available(recipients),
+            )
             message = rule.message(values)
             now = self.clock()
-            prefs = await self.preferences.preferences(recipients)
-            available = await self.preferences.channels_available(recipients)
             entries = []
             for member in recipients:
                 reachable = available.get(member, frozenset())
