@@ -200,8 +200,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
             async def read_tap() -> None:
                 async for record in tap:
+                    kind = dict(record.headers).get("ce_type", b"").decode()
                     person_id = json.loads(record.value or b"{}").get("person_id")
-                    if person_id:
+                    if person_id and kind == "cn.civicgrid.org.membership.started.v1":
                         on_kafka.setdefault(person_id, time.time())
 
             tapping = asyncio.create_task(read_tap())
