@@ -13,10 +13,15 @@ from civicgrid_contracts.events import org, resources
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_contracts.events.common import RequestChannel, RequestKind, Urgency
 
+_STREETS = random.sample(range(100, 1000), 900)
+
 
 def new_community() -> str:
-    """A community code no other test uses (district 420106, a random street and community)."""
-    return f"420106{random.randint(100, 999)}{random.randint(100, 999)}"
+    """A community code no other test of this run uses, in a street of its own (district 420106):
+    broadcasts to a street (``street:420106xxx``) made by one test never reach another test's members
+    (two random streets once met in a CI run, and a member's badge counted a stranger's broadcast)."""
+    street = _STREETS.pop() if _STREETS else random.randint(100, 999)
+    return f"420106{street}{random.randint(100, 999)}"
 
 
 def uid(prefix: str) -> str:
