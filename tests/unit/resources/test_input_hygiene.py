@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from civicgrid_resources.entrypoints.schemas import Name, Text
+from civicgrid_runtime.http.text import Name, Text
 
 
 class Body(BaseModel):

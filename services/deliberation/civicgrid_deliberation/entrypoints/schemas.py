@@ -8,7 +8,6 @@ describes it.
 
 from __future__ import annotations
 
-import unicodedata
 from decimal import Decimal
 from fractions import Fraction
 from typing import Annotated, Any
@@ -23,44 +22,17 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from civicgrid_contracts.values import FreeText, Identifier, PlaceCode, ShortText
+from civicgrid_contracts.values import FreeText, Identifier, PlaceCode
 from civicgrid_deliberation.domain.appraisals import Grade
 from civicgrid_deliberation.domain.disclosure import DisclosureKind
 from civicgrid_deliberation.domain.forums import ForumLevel
 from civicgrid_deliberation.domain.voting import AssemblyRules, Choice, MotionBasis, Threshold, VoteBasis
+from civicgrid_runtime.http.text import Name, Text, single_line
 
-_LINE_BREAKS = frozenset("\t\n\r")
-
-
-def _control_character(value: str, allowed: frozenset[str]) -> str | None:
-    for char in value:
-        if char not in allowed and unicodedata.category(char) in ("Cc", "Cs"):
-            return f"U+{ord(char):04X}"
-    return None
-
-
-def _single_line(value: str) -> str:
-    found = _control_character(value, frozenset())
-    if found is not None:
-        raise ValueError(f"control characters are not allowed (found {found})")
-    return value
-
-
-def _text(value: str) -> str:
-    found = _control_character(value, _LINE_BREAKS)
-    if found is not None:
-        raise ValueError(f"control characters other than tab and line breaks are not allowed (found {found})")
-    return value
-
-
-Name = Annotated[ShortText, AfterValidator(_single_line)]
-"""A title or name: one line, no control character, no clear personal data."""
-Text = Annotated[FreeText, AfterValidator(_text)]
-"""Free text: tabs and line breaks allowed, no other control character, no clear personal data."""
 Unit = Annotated[
     FreeText,
     StringConstraints(max_length=16),
-    AfterValidator(_single_line),
+    AfterValidator(single_line),
     WithJsonSchema({"type": "string", "maxLength": 16, "description": "A unit (元, m2...)."}),
 ]
 

@@ -13,7 +13,6 @@ from civicgrid_resources.domain.deployment import OfferKind, ReportInBasis, Reso
 from civicgrid_resources.entrypoints.schemas import (
     BalanceOut,
     GridOut,
-    Name,
     NeedClaimOut,
     NeedOut,
     OfferMatchOut,
@@ -24,7 +23,6 @@ from civicgrid_resources.entrypoints.schemas import (
     ResourceOut,
     ServiceReportOut,
     TeamOut,
-    Text,
 )
 from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import deployment, needs, points, teams
@@ -32,6 +30,7 @@ from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ports import View
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.http import Authenticator
+from civicgrid_runtime.http.text import Name, Text
 
 
 class SlotIn(BaseModel):

@@ -11,12 +11,10 @@ from civicgrid_contracts.events.common import RequestChannel, RequestKind
 from civicgrid_contracts.values import CommunityCode, GridId, Identifier
 from civicgrid_resources.domain.requests import EscalationReason, Outcome, Status, Urgency
 from civicgrid_resources.entrypoints.schemas import (
-    Name,
     RatesOut,
     RebuildOut,
     RequestOut,
     RequestSummary,
-    Text,
 )
 from civicgrid_resources.entrypoints.versions import IF_MATCH, expected_version
 from civicgrid_resources.service_layer import requests, supervision
@@ -24,6 +22,7 @@ from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.ports import View
 from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.http import Authenticator
+from civicgrid_runtime.http.text import Name, Text
 
 
 class RequestIn(BaseModel):

@@ -3,43 +3,10 @@ response model per answer (so the OpenAPI document says what each answer contain
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-
-from civicgrid_contracts.values import FreeText, ShortText
-
-_LINE_BREAKS = frozenset("\t\n\r")
-
-
-def _control_character(value: str, allowed: frozenset[str]) -> str | None:
-    for char in value:
-        if char not in allowed and unicodedata.category(char) in ("Cc", "Cs"):
-            return f"U+{ord(char):04X}"
-    return None
-
-
-def _single_line(value: str) -> str:
-    found = _control_character(value, frozenset())
-    if found is not None:
-        raise ValueError(f"control characters are not allowed (found {found})")
-    return value
-
-
-def _text(value: str) -> str:
-    found = _control_character(value, _LINE_BREAKS)
-    if found is not None:
-        raise ValueError(f"control characters other than tab and line breaks are not allowed (found {found})")
-    return value
-
-
-Name = Annotated[ShortText, AfterValidator(_single_line)]
-"""A name, title, category or tag: one line, no control character, no clear personal data."""
-Text = Annotated[FreeText, AfterValidator(_text)]
-"""Free text: may hold tabs and line breaks, no other control character, no clear personal data."""
-
+from pydantic import BaseModel, ConfigDict, Field
 
 _Answer = BaseModel
 
