@@ -56,28 +56,9 @@ _CONNECTION_ERRNOS = frozenset(
 )
 
 
-def _raised_in(error: BaseException, package: str) -> bool:
-    """Whether the innermost frame of ``error``'s traceback is code of ``package``."""
-    tb = error.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return str(tb.tb_frame.f_globals.get("__name__", "")).split(".", 1)[0] == package
-
-
-def _pymongo_selection_wait_broken(error: BaseException) -> bool:
-    """PyMongo's async server selection, waiting for a server while the store is down, can fail in
-    its own lock with ``RuntimeError("cannot wait on un-acquired lock")`` (seen once in a fault-suite
-    run with FerretDB killed, answered 500): the store is unavailable, not the request wrong."""
-    return type(error) is RuntimeError and "un-acquired lock" in str(error) and _raised_in(error, "pymongo")
-
-
 def _transient_itself(error: BaseException) -> bool:
     if isinstance(error, StoreUnavailable | TimeoutError | ConnectionError):
         return True  # TimeoutError is asyncio.TimeoutError since Python 3.11
-    if _pymongo_selection_wait_broken(error):
-        return True
     if isinstance(error, OSError) and error.errno in _CONNECTION_ERRNOS:
         return True
     for cls in type(error).__mro__:
