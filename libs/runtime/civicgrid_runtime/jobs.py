@@ -172,7 +172,8 @@ def leased(
         # the task running past the expiry another instance goes by.
         left = lease.until - clock() if lease.held else ttl
         try:
-            return await asyncio.wait_for(lease.hold(), timeout=max(left, 0.001))
+            async with asyncio.timeout(max(left, 0.001)):  # in this task: nothing is left running after it
+                return await lease.hold()
         except TimeoutError:
             log.warning("lease not renewed in time", lease=name, owner=owner)
             return False

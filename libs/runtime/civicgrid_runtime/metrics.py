@@ -141,7 +141,8 @@ class ServiceMetrics:
     async def render(self) -> bytes:
         for refresh in self._refreshers:
             try:
-                await asyncio.wait_for(refresh(), timeout=SCRAPE_REFRESH_SECONDS)
+                async with asyncio.timeout(SCRAPE_REFRESH_SECONDS):
+                    await refresh()
             except Exception as error:
                 log.warning("a metrics refresh failed; its figures keep their last values", error=str(error))
         return generate_latest(self.registry)

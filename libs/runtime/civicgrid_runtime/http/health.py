@@ -38,7 +38,8 @@ class HealthChecks:
     async def run(self) -> dict[str, str]:
         async def one(probe: Probe) -> str:
             try:
-                await asyncio.wait_for(probe(), timeout=self._timeout)
+                async with asyncio.timeout(self._timeout):
+                    await probe()
             except Exception as error:
                 return f"failing: {type(error).__name__}: {error}"[:DETAIL_LIMIT]
             return "ok"

@@ -18,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from civicgrid_contracts.catalogue import topic_for
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_runtime.outbox import PendingEvent
+from civicgrid_runtime.stores.pymongo_waits import make_condition_waits_cancellation_safe
 
 Document = dict[str, Any]
 
@@ -50,7 +51,9 @@ def create_client(
 ) -> AsyncMongoClient[Document]:
     """Create (not connect) a client; PyMongo connects lazily on first use.
 
-    These keyword values take precedence over the same options in the URI."""
+    These keyword values take precedence over the same options in the URI. PyMongo's internal waits
+    are first made safe to cancel (:mod:`civicgrid_runtime.stores.pymongo_waits`)."""
+    make_condition_waits_cancellation_safe()
     return AsyncMongoClient(
         uri,
         appname=app_name,
