@@ -48,6 +48,7 @@ def create_app(settings: ResourcesSettings | None = None) -> FastAPI:
         maintenance=store,
         inbox=store.inbox,
         sla=settings.sla_policy(),
+        appointments=store.appointments,
         points_per_hour=settings.points_per_hour,
         points_per_request=settings.points_per_request,
     )

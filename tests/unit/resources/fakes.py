@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from civicgrid_contracts.events.base import EventPayload
+from civicgrid_resources.domain.appointments import Appointment
 from civicgrid_resources.domain.deployment import Offer, Resource
 from civicgrid_resources.domain.events import DomainEvent
 from civicgrid_resources.domain.needs import Need
@@ -294,6 +295,16 @@ class FakeInbox:
         self.ids.add(f"{consumer}:{event_id}")
 
 
+class FakeAppointments:
+    def __init__(self) -> None:
+        self.items: dict[str, Appointment] = {}
+
+    async def record(self, membership_id: str, learn: Callable[[Appointment], Appointment]) -> Appointment:
+        learnt = learn(self.items.get(membership_id, Appointment(membership_id)))
+        self.items[membership_id] = learnt
+        return learnt
+
+
 class FakeMaintenance:
     async def reconcile(self) -> dict[str, int]:
         return {}
@@ -321,6 +332,7 @@ def fake_context(
         maintenance=FakeMaintenance(),
         inbox=FakeInbox(),
         sla=SlaPolicy.default(),
+        appointments=FakeAppointments(),
         points_per_request=points_per_request,
         clock=clock or Clock(),
     )

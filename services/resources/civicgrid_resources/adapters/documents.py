@@ -191,6 +191,7 @@ def resource_fields(r: Resource) -> Document:
                 "period_start": p.period_start.isoformat(),
                 "period_end": p.period_end.isoformat() if p.period_end else None,
                 "left_reason": p.left_reason,
+                "membership_id": p.membership_id,
             }
             for p in r.grids
         ],
@@ -222,6 +223,7 @@ def resource_from(doc: Document) -> Resource:
                 date.fromisoformat(p["period_start"]),
                 _day(p.get("period_end")),
                 p.get("left_reason"),
+                p.get("membership_id"),
             )
             for p in doc.get("grids", [])
         ],
@@ -281,6 +283,9 @@ def team_fields(t: Team) -> Document:
                 "kind": m.kind,
                 "role": m.role,
                 "added_at": m.added_at,
+                "membership_id": m.membership_id,
+                "period_start": m.period_start.isoformat() if m.period_start else None,
+                "period_end": m.period_end.isoformat() if m.period_end else None,
             }
             for m in t.members
         ],
@@ -306,6 +311,9 @@ def team_from(doc: Document) -> Team:
                 m.get("kind", ""),
                 m.get("role") or "",
                 _req_utc(m["added_at"]),
+                m.get("membership_id"),
+                _day(m.get("period_start")),
+                _day(m.get("period_end")),
             )
             for m in doc.get("members", [])
         ],

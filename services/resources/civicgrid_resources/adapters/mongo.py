@@ -30,6 +30,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from civicgrid_contracts.envelope import CloudEvent
+from civicgrid_resources.adapters.appointments import MongoAppointments
 from civicgrid_resources.adapters.documents import Document, request_fields
 from civicgrid_resources.adapters.events import OutboxWriter
 from civicgrid_resources.adapters.indexes import ensure_index
@@ -276,6 +277,7 @@ class MongoStore:
         self.places: AsyncCollection[Document] = db["places"]
         self.grids: AsyncCollection[Document] = db["grids"]
         self.inbox = MongoInbox(db["inbox"])
+        self.appointments = MongoAppointments(db["appointments"])
 
     async def reconcile(self) -> dict[str, int]:
         """Rebuild the side collections from the documents (after a crash between two writes)."""

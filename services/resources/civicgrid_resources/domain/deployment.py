@@ -26,6 +26,7 @@ class ResourceKind(StrEnum):
     FIRE_SERVICE = "fire_service"
     UTILITY_STAFF = "utility_staff"
     STREET_LEADER = "street_leader"
+    COMMUNITY_WORKER = "community_worker"  # holds a grid post in org-graph (网格长, 专职网格员)
 
 
 UNIT_KINDS = frozenset(
@@ -45,6 +46,7 @@ class ReportInBasis(StrEnum):
     PAIRED = "paired"
     RESIDENCE = "residence"
     OTHER = "other"
+    APPOINTMENT = "appointment"  # an org-graph appointment to a grid post: no report-in of their own
 
 
 class ReportInStatus(StrEnum):
@@ -82,6 +84,7 @@ class GridPost:
     period_start: date
     period_end: date | None = None
     left_reason: str | None = None
+    membership_id: str | None = None  # the org-graph term this period projects (None: joined here)
 
     def active_on(self, day: date) -> bool:
         return self.period_start <= day and (self.period_end is None or day <= self.period_end)
@@ -190,6 +193,65 @@ class Resource:
                 return
         raise RuleViolation("in_grid", f"{self.resource_id} has no open period in grid {grid_id}")
 
+    @classmethod
+    def appointed(
+        cls, resource_id: str, community_code: str, person_id: str, kind: ResourceKind, now: datetime
+    ) -> Resource:
+        """A person appointed to a grid post in org-graph: the appointment is their report-in, and
+        org-graph (where the community appointed them) has confirmed it."""
+        resource = cls.report_in(
+            resource_id=resource_id,
+            community_code=community_code,
+            kind=kind,
+            display_name=person_id,
+            basis=ReportInBasis.APPOINTMENT,
+            reported_at=now,
+            person_id=person_id,
+        )
+        resource.confirm(APPOINTING_AUTHORITY, now)
+        return resource
+
+    def hold_post(self, term: Term, today: date) -> bool:
+        """Make this resource's period in the term's grid what org-graph's term says (start, end).
+
+        Idempotent, and the same whatever order the term's facts came in: a period is added once per
+        term (``resource.joined_grid``), and only moved to an end the term now has
+        (``resource.left_grid``). A term already over by ``today`` adds nothing. False: no change."""
+        post = next((p for p in self.grids if p.membership_id == term.membership_id), None)
+        if post is None:
+            if term.over_by(today):
+                return False
+            self.grids.append(
+                GridPost(term.grid_id, term.post, term.start, term.end, membership_id=term.membership_id)
+            )
+            self.events.append(
+                ev.ResourceJoinedGrid(
+                    community_code=self.community_code,
+                    resource_id=self.resource_id,
+                    person_id=self.person_id,
+                    unit_id=self.unit_id,
+                    grid_id=term.grid_id,
+                    role=term.post,
+                    period_start=term.start,
+                    period_end=term.end,
+                )
+            )
+            return True
+        if term.end is None or post.period_end == term.end:
+            return False
+        post.period_end = max(term.end, post.period_start)
+        post.left_reason = TERM_ENDED
+        self.events.append(
+            ev.ResourceLeftGrid(
+                community_code=self.community_code,
+                resource_id=self.resource_id,
+                grid_id=post.grid_id,
+                period_end=post.period_end,
+                reason=TERM_ENDED,
+            )
+        )
+        return True
+
     def in_grid(self, grid_id: str, day: date) -> GridPost | None:
         return next((p for p in self.grids if p.grid_id == grid_id and p.active_on(day)), None)
 
@@ -200,6 +262,31 @@ class Resource:
     def take_events(self) -> list[ev.DomainEvent]:
         taken, self.events = self.events, []
         return taken
+
+
+APPOINTING_AUTHORITY = "org-graph"
+TERM_ENDED = "term ended in org-graph"
+
+
+@dataclass(frozen=True)
+class Term:
+    """An org-graph term (membership) in a grid post, as far as resources knows it: the person, the
+    grid, the post, its first day and (once ended) its last day, inclusive — as org-graph counts them."""
+
+    membership_id: str
+    person_id: str
+    community_code: str
+    grid_id: str
+    post: str
+    start: date
+    end: date | None = None
+
+    def serves_on(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+    def over_by(self, day: date) -> bool:
+        """Ended before ``day`` (or ended before it began): nothing of it is left to serve."""
+        return self.end is not None and (self.end < day or self.end < self.start)
 
 
 def team_id_for(grid_id: str) -> str:

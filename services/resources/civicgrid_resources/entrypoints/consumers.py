@@ -1,5 +1,6 @@
-"""Kafka consumers: org-graph's places (the local projection), the 12345 hotline intake and the
-resolutions adopted in deliberation (onto the needs list).
+"""Kafka consumers: org-graph's places (the local projection), org-graph's appointments to grid
+posts (into the grid's team), the 12345 hotline intake and the resolutions adopted in deliberation
+(onto the needs list).
 
 Routing is data: event type → handler. Every handler is idempotent: the projection by event id
 (the inbox) and by only setting values, the hotline intake by ticket number. Bad hotline records go
@@ -14,7 +15,8 @@ from civicgrid_contracts.catalogue import all_specs, parse_payload, topic_for
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events import deliberation, municipal, org
 from civicgrid_contracts.events.base import EventPayload
-from civicgrid_resources.adapters.topics import DELIBERATION, HOTLINE, PLACES, Topics
+from civicgrid_resources.adapters.topics import DELIBERATION, HOTLINE, MEMBERSHIPS, PLACES, Topics
+from civicgrid_resources.service_layer.appointments import TermStarted, take_term_ended, take_term_started
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.intake import take_hotline_request
 from civicgrid_resources.service_layer.needs import take_resolution
@@ -46,6 +48,34 @@ def places_routes(ctx: Context) -> EventRoutes:
     return EventRoutes({model.event_type: _projection(ctx, model) for model in PLACE_FACTS})
 
 
+def _cause(event: CloudEvent) -> Cause:
+    return Cause(causation_id=event.id, correlation_id=event.correlationid or event.id)
+
+
+def membership_routes(ctx: Context) -> EventRoutes:
+    """``membership.started`` / ``.ended`` of grid posts → the grid's team (other facts on the topic,
+    people registered and cross-appointment flags, are skipped). Idempotent by event id (the inbox),
+    and each step only converges, so a fact handled again after a crash finishes what it began."""
+
+    async def started(event: CloudEvent) -> None:
+        fact = parse_payload(event, org.MembershipStarted)
+        term = TermStarted(
+            fact.membership_id, fact.person_id, fact.community_code, fact.grid_id, fact.post, fact.start_date
+        )
+        await take_term_started(ctx, term, _cause(event))
+
+    async def ended(event: CloudEvent) -> None:
+        fact = parse_payload(event, org.MembershipEnded)
+        await take_term_ended(ctx, fact.membership_id, fact.end_date, _cause(event))
+
+    return EventRoutes(
+        {
+            org.MembershipStarted.event_type: idempotent("grid-appointments", ctx.inbox, started),
+            org.MembershipEnded.event_type: idempotent("grid-appointments", ctx.inbox, ended),
+        }
+    )
+
+
 async def misrouted(event: CloudEvent) -> None:
     """A valid event of a type that belongs on another topic (a population report sent to the 12345
     topic): nothing here can take it, and committing it silently would lose it."""
@@ -69,8 +99,7 @@ def resolution_routes(ctx: Context) -> EventRoutes:
     adopted = deliberation.ResolutionAdopted
 
     async def handle(event: CloudEvent) -> None:
-        cause = Cause(causation_id=event.id, correlation_id=event.correlationid or event.id)
-        await take_resolution(ctx, parse_payload(event, adopted), cause)
+        await take_resolution(ctx, parse_payload(event, adopted), _cause(event))
 
     return EventRoutes({adopted.event_type: handle})  # idempotent by the need id it derives
 
@@ -80,6 +109,12 @@ def subscribe(
 ) -> None:
     subscribe_events(
         broker, topics=[topics.name(PLACES)], group_id=f"{group_id}.places", routes=places_routes(ctx)
+    )
+    subscribe_events(
+        broker,
+        topics=[topics.name(MEMBERSHIPS)],
+        group_id=f"{group_id}.memberships",
+        routes=membership_routes(ctx),
     )
     subscribe_events(
         broker,

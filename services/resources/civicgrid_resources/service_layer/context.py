@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from civicgrid_resources.domain.requests import SlaPolicy
 from civicgrid_resources.service_layer.ports import (
+    Appointments,
     Clock,
     Dashboards,
     Deadlines,
@@ -38,6 +39,7 @@ class Context:
     maintenance: Maintenance
     inbox: Inbox
     sla: SlaPolicy
+    appointments: Appointments
     points_per_hour: int = 10
     points_per_request: int = 2
     clock: Clock = utc_now

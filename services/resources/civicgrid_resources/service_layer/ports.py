@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from civicgrid_contracts.events.base import EventPayload
+from civicgrid_resources.domain.appointments import Appointment
 from civicgrid_resources.domain.deployment import Offer, Resource
 from civicgrid_resources.domain.events import DomainEvent
 from civicgrid_resources.domain.needs import Need
@@ -251,6 +252,16 @@ class Inbox(Protocol):
     async def seen(self, consumer: str, event_id: str) -> bool: ...
 
     async def remember(self, consumer: str, event_id: str) -> None: ...
+
+
+class Appointments(Protocol):
+    """What resources learnt of org-graph's memberships, one record per membership id."""
+
+    async def record(self, membership_id: str, learn: Callable[[Appointment], Appointment]) -> Appointment:
+        """Add what one fact says to the membership's record (created empty if none) and return it.
+
+        Facts of one membership arrive one at a time (one partition: the community's)."""
+        ...
 
 
 class Maintenance(Protocol):

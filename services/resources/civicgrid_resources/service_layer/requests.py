@@ -74,11 +74,22 @@ async def _locate(ctx: Context, new: NewRequest, strict: bool) -> str | None:
 
 
 async def grid_assignees(ctx: Context, grid_id: str) -> list[Assignee]:
-    """The grid's service team; the grid itself (its grid worker desk) when no team was formed yet."""
+    """The members of the grid's service team who serve today (an appointed grid worker from the first
+    to the last day of their term); the grid itself (its grid worker desk) when nobody does.
+
+    A person seated twice (reported in by hand and appointed in org-graph) is dispatched once, as the
+    member listed first."""
     team = await ctx.uow.teams.find(team_id_for(grid_id))
-    if team is not None and team.members:
-        return [Assignee(m.resource_id, m.person_id) for m in team.members]
-    return [Assignee(f"grid-{grid_id}")]
+    serving = team.serving(ctx.now().date()) if team is not None else []
+    assignees: list[Assignee] = []
+    persons: set[str] = set()
+    for member in serving:
+        if member.person_id is not None:
+            if member.person_id in persons:
+                continue
+            persons.add(member.person_id)
+        assignees.append(Assignee(member.resource_id, member.person_id))
+    return assignees or [Assignee(f"grid-{grid_id}")]
 
 
 @dataclass(frozen=True)
