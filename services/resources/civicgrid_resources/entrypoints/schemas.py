@@ -121,6 +121,9 @@ class GridPeriodOut(_Answer):
     period_start: date
     period_end: date | None = None
     left_reason: str | None = None
+    membership_id: str | None = Field(
+        default=None, description="The org-graph term this period follows; null: joined here."
+    )
 
 
 class ResourceOut(_Answer):
@@ -169,6 +172,11 @@ class TeamMemberOut(_Answer):
     kind: str | None = None
     role: str | None = None
     added_at: datetime | None = None
+    membership_id: str | None = Field(
+        default=None, description="Seated by this org-graph term (a grid post); null: added here."
+    )
+    period_start: date | None = Field(default=None, description="First day the seat serves (a term's).")
+    period_end: date | None = Field(default=None, description="Last day it serves, inclusive; null: open.")
 
 
 class TeamOut(_Answer):
