@@ -150,6 +150,12 @@ class VoteOpened(EventPayload):
     vote_basis: ShortText = Field(description="per_household or per_owner.")
     eligible_voters: int = Field(ge=1)
     closes_at: AwareDatetime
+    owner_person_ids: list[Identifier] | None = Field(
+        default=None,
+        description="The owners on the vote's roll (person ids only): whom to tell. It rides with the fact "
+        "because other services learn the compound's households from another topic, in no order with this "
+        "one. Absent in facts published before it was added.",
+    )
 
 
 class VoteClosed(EventPayload):
@@ -164,6 +170,12 @@ class VoteClosed(EventPayload):
         default=None, description="Where the compound adopted 沉默从众: the side silent owners joined."
     )
     measures: list[DecisionMeasure]
+    owner_person_ids: list[Identifier] | None = Field(
+        default=None,
+        description="The owners on the vote's roll (person ids only): whom to tell. It rides with the fact "
+        "because other services learn the compound's households from another topic, in no order with this "
+        "one. Absent in facts published before it was added.",
+    )
 
 
 class ResolutionAdopted(EventPayload):

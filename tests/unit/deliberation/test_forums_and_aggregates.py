@@ -306,7 +306,7 @@ def test_closing_an_adopted_vote_publishes_its_arithmetic_and_the_resolution():
     vote = open_vote(voters)
     vote.take_events()
     ballots = {v: Choice.APPROVE for v in list(voters)[:30]}
-    vote.close(tally(voters, ballots, matter(vote.matter_code), vote.rules), "res-1")
+    vote.close(tally(voters, ballots, matter(vote.matter_code), vote.rules), "res-1", voters)
     closed, adopted = vote.take_events()
     assert isinstance(closed, ev.VoteClosed)
     assert closed.outcome == "adopted"
@@ -316,14 +316,14 @@ def test_closing_an_adopted_vote_publishes_its_arithmetic_and_the_resolution():
     assert vote.status is VoteStatus.CLOSED
     assert vote.decision is not None
     with pytest.raises(IllegalTransition):
-        vote.close(tally(voters, ballots, matter("other"), vote.rules), "res-2")
+        vote.close(tally(voters, ballots, matter("other"), vote.rules), "res-2", voters)
 
 
 def test_a_vote_short_of_its_quorum_closes_without_a_resolution():
     voters = roll()
     vote = open_vote(voters)
     vote.take_events()
-    vote.close(tally(voters, {}, matter("other"), vote.rules), "res-1")
+    vote.close(tally(voters, {}, matter("other"), vote.rules), "res-1", voters)
     closed, rejected = vote.take_events()
     assert isinstance(closed, ev.VoteClosed)
     assert closed.outcome == "not_quorate"
@@ -398,3 +398,17 @@ def test_a_finance_item_must_give_its_figures():
     with pytest.raises(InvalidInput) as caught:
         DisclosureItem.publish("d1", COMPOUND, DisclosureKind.FINANCE, "t", "b", NOW, "c")
     assert caught.value.details["field"] == "figures"
+
+
+def test_a_votes_facts_name_the_owners_on_its_roll_each_once():
+    voters = voters_of(
+        [Unit("A", 100, ("p1", "p2")), Unit("B", 80, ("p2",)), Unit("C", 60, ())], VoteBasis.PER_HOUSEHOLD
+    )
+    vote = open_vote(voters)
+    (opened,) = vote.take_events()
+    assert isinstance(opened, ev.VoteOpened)
+    assert opened.owner_person_ids == ["p1", "p2"]  # the unowned unit C has no one to tell
+    vote.close(tally(voters, {}, matter(vote.matter_code), vote.rules), "res-1", voters)
+    closed = vote.take_events()[0]
+    assert isinstance(closed, ev.VoteClosed)
+    assert closed.owner_person_ids == ["p1", "p2"]

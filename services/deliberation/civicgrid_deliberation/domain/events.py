@@ -69,6 +69,7 @@ class VoteOpened(DomainEvent):
     vote_basis: str
     eligible_voters: int
     closes_at: datetime
+    owner_person_ids: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class VoteClosed(DomainEvent):
     outcome: str
     silent_counted_as: str | None
     measures: list[dict[str, Any]] = field(default_factory=list)
+    owner_person_ids: list[str] | None = None
 
 
 @dataclass(frozen=True)

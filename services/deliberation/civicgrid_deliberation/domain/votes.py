@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from civicgrid_deliberation.domain import events as ev
-from civicgrid_deliberation.domain.voting import AssemblyRules, Decision, Voter, matter
+from civicgrid_deliberation.domain.voting import AssemblyRules, Decision, Voter, matter, owners_on
 from civicgrid_runtime.errors import IllegalTransition, InvalidInput, PermissionDenied, RuleViolation
 
 
@@ -91,6 +91,7 @@ class Vote:
                 vote_basis=rules.vote_basis.value,
                 eligible_voters=len(roll),
                 closes_at=closes_at,
+                owner_person_ids=owners_on(roll),
             )
         )
         return vote
@@ -101,7 +102,8 @@ class Vote:
         if now >= self.closes_at:
             raise RuleViolation("vote_closed", "voting time is over", field="closes_at")
 
-    def close(self, decision: Decision, resolution_id: str) -> None:
+    def close(self, decision: Decision, resolution_id: str, roll: dict[str, Voter]) -> None:
+        """Close on ``decision`` (tallied on ``roll``, the roll frozen when the vote opened)."""
         if self.status is not VoteStatus.OPEN:
             raise IllegalTransition(self.status.value, VoteStatus.CLOSED.value, [])
         self.status = VoteStatus.CLOSED
@@ -115,6 +117,7 @@ class Vote:
                 outcome=decision.outcome.value,
                 silent_counted_as=decision.silent_counted_as.value if decision.silent_counted_as else None,
                 measures=[m.to_data() for m in decision.measures],
+                owner_person_ids=owners_on(roll),
             )
         )
         if decision.adopted:

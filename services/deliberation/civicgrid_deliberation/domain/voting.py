@@ -221,6 +221,12 @@ def voters_of(units: Iterable[Unit], basis: VoteBasis) -> dict[str, Voter]:
     return {v: Voter(v, areas[v], tuple(households[v]), () if v in unowned else (v,)) for v in areas}
 
 
+def owners_on(roll: Mapping[str, Voter]) -> list[str]:
+    """The persons who may cast a vote on ``roll`` (sorted, each once): the vote's facts name them, so
+    the services that tell owners need not wait for the compound's households to reach them."""
+    return sorted({person for voter in roll.values() for person in voter.casters})
+
+
 # --- decisions ------------------------------------------------------------------------------------
 
 

@@ -178,7 +178,7 @@ async def close_vote(ctx: Context, principal: Principal, vote_id: str) -> View:
             async with ctx.ballots.sealed(vote_id):
                 ballots = await ctx.ballots.of_vote(vote_id)
                 decision = tally(roll, ballots, matter(vote.matter_code), vote.rules)
-                vote.close(decision, f"rs-{vote_id}")
+                vote.close(decision, f"rs-{vote_id}", roll)
                 await ctx.uow.save(vote)
     await _after_close(ctx, vote, principal)
     return vote_view(vote)

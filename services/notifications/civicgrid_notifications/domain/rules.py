@@ -28,7 +28,8 @@ class RecipientKind(StrEnum):
     EVENT_PARTICIPANTS = "event_participants"
     """The persons the event itself names as participants (a meeting's invitees)."""
     COMPOUND_OWNERS = "compound_owners"
-    """The owners of the households of the event's compound (those who may vote there)."""
+    """The owners of the households of the event's compound (those who may vote there): the owners the
+    event names (a vote's roll), else those of notifications' own household projection."""
 
 
 @dataclass(frozen=True)

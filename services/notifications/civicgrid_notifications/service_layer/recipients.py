@@ -23,6 +23,8 @@ async def resolve_recipients(
     kind = rule.recipients
     data = payload.model_dump()
     if kind is RecipientKind.MEMBERSHIP_PERSON:
+        if isinstance(payload, org.MembershipStarted):  # the fact names the person it projected
+            return {payload.person_id}
         membership = await directory.membership(str(data["membership_id"]))
         return {membership.person_id} if membership else set()
     if kind is RecipientKind.GRID_TEAM:
@@ -46,6 +48,9 @@ async def resolve_recipients(
     if kind is RecipientKind.COMMUNITY_COORDINATORS:
         return await directory.community_coordinators(payload.community_code, book.coordinator_posts)
     if kind is RecipientKind.COMPOUND_OWNERS:
+        owners = data.get("owner_person_ids")
+        if owners is not None:  # the vote's own roll: no wait for the households' facts (another topic)
+            return {str(p) for p in owners}
         return await directory.compound_owners(str(data["compound_code"]))
     if kind is RecipientKind.EVENT_PARTICIPANTS:
         return {str(p) for p in data.get("participant_person_ids") or []}
@@ -64,7 +69,15 @@ async def template_values(
 ) -> dict[str, Any]:
     values: dict[str, Any] = {k: v for k, v in payload.model_dump(mode="json").items() if v is not None}
     values["resources_url"] = resources_url.rstrip("/")
-    if isinstance(payload, org.MembershipStarted | org.MembershipEnded):
+    if isinstance(payload, org.MembershipStarted):
+        # The membership as the fact has just projected it (no read back): only the name is read.
+        values.update(
+            post_label=book.label("post", payload.post),
+            org_name=await directory.organisation_name(payload.org_id),
+            start_date=payload.start_date.isoformat(),
+            basis_reference=payload.basis_reference,
+        )
+    if isinstance(payload, org.MembershipEnded):
         membership = await directory.membership(payload.membership_id)
         if membership is not None:
             values.update(
