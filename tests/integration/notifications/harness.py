@@ -128,8 +128,31 @@ async def stop_service(service: RunningService) -> None:
     await service.kafka.producer.stop()
     await service.http.aclose()
     service.server.should_exit = True
-    with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.wait_for(service.task, timeout=30)
+    done, _ = await asyncio.wait({service.task}, timeout=30)
+    if not done:  # say what it was waiting for (a shutdown hang once failed a CI run, with no clue)
+        stuck = running_task_stacks()
+        service.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await service.task
+        raise AssertionError(f"notifications did not stop within 30 s; tasks still running:\n{stuck}")
+
+
+def running_task_stacks(frames: int = 8) -> str:
+    """The unfinished tasks of this loop, each with the innermost frames of its chain of awaits."""
+    lines: list[str] = []
+    for task in asyncio.all_tasks():
+        if task.done() or task is asyncio.current_task():
+            continue
+        chain: list[str] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is not None:
+                chain.append(f"    {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        lines.append(f"- {task.get_name()}")
+        lines.extend(chain[-frames:])
+    return "\n".join(lines)
 
 
 async def sse_events(
