@@ -1,5 +1,8 @@
 """Traces end to end (issue 12 item 3): the three services as processes export their spans over OTLP/HTTP
-to a receiver in this test, and one org-graph write is one trace across the services it reaches.
+to a receiver in this test, and one org-graph write is one trace across the services it reaches: a grid
+defined (both consumers of the places topic), and an appointment to the grid's post — org-graph, then
+resources seating the grid worker in the grid's team and publishing that, then notifications handling
+both the appointment and resources' events, down to the entry sent on the worker's open stream.
 
 The receiver is a tiny HTTP server taking what a Collector takes on ``/v1/traces`` (protobuf
 ``ExportTraceServiceRequest``), decoded with opentelemetry-proto.
@@ -25,7 +28,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from civicgrid_runtime.auth import Role, TokenIssuer
 from tests.e2e.processes import Stack
 from tests.e2e.test_journey import Api, register_community
-from tests.integration.notifications.harness import entries_of, eventually, has_entries, streaming
+from tests.integration.notifications.harness import entries_of, eventually, streaming
 
 pytestmark = pytest.mark.e2e
 
@@ -151,7 +154,7 @@ def _ancestors_reach(trace: list[Span], span: Span, ancestor: Span) -> bool:
     return False
 
 
-async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_notifications_and_an_appointment_one_trace_to_the_members_feed(  # noqa: E501
+async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_notifications_and_a_grid_appointment_one_trace_through_resources_to_the_workers_feed(  # noqa: E501
     stack: Stack, receiver: OtlpReceiver, issuer: TokenIssuer
 ) -> None:
     og_process = _traced(stack, receiver, "org-graph")
@@ -230,8 +233,10 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
             )
         assert {s.service for s in trace} == {"org-graph", "resources", "notifications"}
 
-        # 2. An appointment: one trace from org-graph's request through its Neo4j write to the member's
-        #    feed in notifications, and on to the send of the entry on the member's open stream.
+        # 2. An appointment to a grid post: one trace from org-graph's request through its Neo4j write to
+        #    both consumers of the membership; resources seats the grid worker in the grid's team and
+        #    its events, sent later by its relay, carry on the same trace to notifications; and the
+        #    appointment's entry goes out on the worker's open stream.
         residents = (
             await og.ok(
                 "POST",
@@ -240,74 +245,144 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
             )
         )["org_id"]
         body = {
-            "display_name": "王楼栋长",
+            "display_name": "王网格员",
             "community_code": community,
             "party_member": False,
             "person_id": f"e2e-{uuid.uuid4().hex[:10]}",
         }
-        head = str((await og.ok("POST", "/people", body))["person_id"])
-        member = issuer.mint(head, [Role.MEMBER], person_id=head)
-        async with streaming(client, f"{nt.base}/members/{head}/stream", nt.headers(member)) as live:
+        worker = str((await og.ok("POST", "/people", body))["person_id"])
+        member = issuer.mint(worker, [Role.MEMBER], person_id=worker)
+        started = "cn.civicgrid.org.membership.started.v1"
+        async with streaming(client, f"{nt.base}/members/{worker}/stream", nt.headers(member)) as live:
             await og.ok(
                 "POST",
                 "/memberships",
                 {
-                    "person_id": head,
+                    "person_id": worker,
                     "org_id": residents,
-                    "post": "building_head",
-                    "building_code": building,
+                    "post": "grid_worker",
+                    "grid_id": grid,
                     "start_date": "2025-07-01",
                     "basis": "appointment",
                     "basis_reference": "居委会决定2025-7号",
                 },
                 token=coordinator,
             )
-            await eventually(has_entries(live, 1), timeout=60, what="the appointment on the head's stream")
-            # 3. The head reads it: that change reaches the stream within the read request's trace.
-            item_id = entries_of(live)[0]["data"]["item"]["id"]
-            await nt.ok("POST", f"/members/{head}/feed/{item_id}/state", {"state": "read"}, token=member)
-            await eventually(has_entries(live, 2), timeout=60, what="the read state on the head's stream")
-        assert entries_of(live)[0]["data"]["item"]["title"] == "任职通知：楼栋长"
-        assert entries_of(live)[1]["data"]["item"]["state"] == "read"
+
+            def appointment_entry() -> dict[str, Any] | None:
+                return next(
+                    (e for e in entries_of(live) if e["data"]["item"]["title"] == "任职通知：网格员"), None
+                )
+
+            async def appointed() -> bool:
+                return appointment_entry() is not None
+
+            await eventually(appointed, timeout=60, what="the appointment on the worker's stream")
+            entry = appointment_entry()
+            assert entry is not None
+            # 3. The worker reads it: that change reaches the stream within the read request's trace.
+            item_id = entry["data"]["item"]["id"]
+            await nt.ok("POST", f"/members/{worker}/feed/{item_id}/state", {"state": "read"}, token=member)
+
+            def read_entry() -> dict[str, Any] | None:
+                return next(
+                    (
+                        e
+                        for e in entries_of(live)
+                        if e["data"]["item"]["id"] == item_id and e["data"]["item"]["state"] == "read"
+                    ),
+                    None,
+                )
+
+            async def read_arrived() -> bool:
+                return read_entry() is not None
+
+            await eventually(read_arrived, timeout=60, what="the read state on the worker's stream")
+            read_change = read_entry()
+            assert read_change is not None
+
+        rs = Api(client, rs_process.url, admin)
+
+        async def seated_in_team() -> bool:
+            answer = await rs.call("GET", f"/grids/{grid}/team")
+            return answer.status_code == 200 and [m["person_id"] for m in answer.json()["members"]] == [
+                worker
+            ]
+
+        await eventually(seated_in_team, timeout=60, what="the grid worker in the grid's team in resources")
+
+        def handling(trace: list[Span], service: str, prefix: str) -> list[Span]:
+            return [
+                s
+                for s in trace
+                if s.service == service
+                and s.name.endswith(" process")
+                and str(s.attributes.get("cloudevents.event_type", "")).startswith(prefix)
+            ]
 
         async def appointment_spans() -> list[Span] | None:
             posts = receiver.find("org-graph", "POST /memberships", SERVER)
             if not posts:
                 return None
             trace = receiver.trace(posts[-1].trace_id)
-            handled = [
-                s
-                for s in trace
-                if s.service == "notifications"
-                and s.name.endswith(" process")
-                and s.attributes.get("cloudevents.event_type") == "cn.civicgrid.org.membership.started.v1"
-            ]
-            delivered = [s for s in trace if s.service == "notifications" and s.name == "sse send"]
-            return trace if handled and delivered else None
+            parts = (
+                handling(trace, "resources", started),
+                handling(trace, "notifications", started),
+                handling(trace, "notifications", "cn.civicgrid.resources.team.member_added."),
+                [s for s in trace if s.service == "notifications" and s.name == "sse send"],
+            )
+            return trace if all(parts) else None
 
         trace = await eventually(
-            appointment_spans, timeout=60, interval=0.5, what="the appointment's trace to the member's stream"
+            appointment_spans,
+            timeout=90,
+            interval=0.5,
+            what="the appointment's trace through the three services",
         )
+        assert {s.service for s in trace} == {"org-graph", "resources", "notifications"}
         request = _one_span([s for s in trace if s.kind == SERVER], "the appointment's server span")
-        handled = [s for s in trace if s.service == "notifications" and s.name.endswith(" process")]
-        assert all(_ancestors_reach(trace, s, request) for s in handled)
-        assert any(s.service == "notifications" and s.kind == CLIENT for s in trace), "the feed write"
-        assert {s.service for s in trace} >= {"org-graph", "notifications"}
+        assert request.parent_span_id == "", "the request starts the trace"
         graph_write = _one_span(
             [s for s in trace if s.service == "org-graph" and s.kind == CLIENT],
             "the appointment's Neo4j span",
         )
         assert graph_write.name == "neo4j appoint"
         assert graph_write.parent_span_id == request.span_id
+        seated = _one_span(handling(trace, "resources", started), "resources' handling of the appointment")
+        assert _ancestors_reach(trace, seated, graph_write), (
+            "resources handled an event made within the Neo4j unit of work"
+        )
+        assert seated.attributes["cloudevents.event_type"] == started
+        rs_writes = [s for s in trace if s.service == "resources" and s.kind == CLIENT]
+        assert any(_ancestors_reach(trace, w, seated) for w in rs_writes), (
+            "resources' store writes are within its handling span"
+        )
+        rs_sends = [s for s in trace if s.service == "resources" and s.kind == PRODUCER]
+        assert rs_sends, "resources' relay sent the events of the seat within the trace"
+        assert {s.name for s in rs_sends} == {stack.topic("civicgrid.resources.deployment.v1") + " send"}
+        assert all(_ancestors_reach(trace, s, seated) for s in rs_sends), (
+            "the team's events were made within resources' handling of the appointment"
+        )
+        from_resources = handling(trace, "notifications", "cn.civicgrid.resources.")
+        assert {s.attributes["cloudevents.event_type"] for s in from_resources} >= {
+            "cn.civicgrid.resources.team.formed.v1",
+            "cn.civicgrid.resources.team.member_added.v1",
+        }
+        for span in from_resources:
+            assert any(_ancestors_reach(trace, span, send) for send in rs_sends), (
+                "notifications handled resources' events as a hop after resources' send"
+            )
+        handled = handling(trace, "notifications", started)
         assert all(_ancestors_reach(trace, s, graph_write) for s in handled), (
             "notifications handled an event made within the Neo4j unit of work"
         )
+        assert any(s.service == "notifications" and s.kind == CLIENT for s in trace), "the feed write"
         delivered = [s for s in trace if s.name == "sse send"]
         assert delivered, "the entry's send on the member's open stream is in the trace"
         for send in delivered:
             assert send.service == "notifications"
             assert send.kind == PRODUCER
-            assert any(_ancestors_reach(trace, send, h) for h in handled), (
+            assert any(_ancestors_reach(trace, send, h) for h in handled + from_resources), (
                 "the stream's send descends from the handling that wrote the feed entry"
             )
             assert set(send.attributes) == {
@@ -320,9 +395,9 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
             }, "what kind of entry went out, never to whom nor what it said"
             assert send.attributes["civicgrid.feed.kind"] == "personal"
             assert send.attributes["civicgrid.sse.replayed"] is False
-            assert head not in str(list(send.attributes.values()))
-        assert entries_of(live)[0]["id"] in {s.attributes["sse.event.id"] for s in delivered}
-        assert entries_of(live)[1]["id"] not in {s.attributes["sse.event.id"] for s in delivered}
+            assert worker not in str(list(send.attributes.values()))
+        assert entry["id"] in {s.attributes["sse.event.id"] for s in delivered}
+        assert read_change["id"] not in {s.attributes["sse.event.id"] for s in delivered}
 
         async def read_spans() -> list[Span] | None:
             reads = receiver.find("notifications", "POST /members/{member_id}/feed/{item_id}/state", SERVER)
@@ -335,7 +410,7 @@ async def test_an_org_graph_write_is_one_trace_through_kafka_to_resources_and_no
         read = _one_span([s for s in trace if s.kind == SERVER], "the read's server span")
         sent = _one_span([s for s in trace if s.name == "sse send"], "the read's send on the stream")
         assert sent.parent_span_id == read.span_id, "the state change kept the read request's context"
-        assert sent.attributes["sse.event.id"] == entries_of(live)[1]["id"]
+        assert sent.attributes["sse.event.id"] == read_change["id"]
 
     # No probe, scrape or background poll made a trace of its own.
     with receiver._lock:
