@@ -140,3 +140,56 @@ async def test_a_batch_subscriber_long_polls_and_an_idle_poll_returns_nothing_in
     records = await subscriber.get_msg(consumer)  # type: ignore[attr-defined]
     assert [r.offset for r in records] == [1, 2]
     assert consumer.polls == [(POLL_TIMEOUT_MS, BATCH_MAX_RECORDS)] * 2
+
+
+async def test_records_finishing_out_of_order_are_committed_only_up_to_the_first_unfinished_one() -> None:
+    consumer = FakeConsumer()
+    tracker = OffsetTracker(max_pending=100, interval=60)
+    tracker.begin(consumer, [Record(0, n) for n in range(10, 15)])
+    for offset in (11, 13, 14):
+        tracker.note(consumer, TOPIC, 0, offset)
+    await tracker.flush()
+    assert consumer.commits == [{TopicPartition(TOPIC, 0): 10}], "10 is still in its handler"
+    assert tracker.held(consumer) == {TopicPartition(TOPIC, 0): 10}
+    tracker.note(consumer, TOPIC, 0, 10)
+    await tracker.flush()
+    assert consumer.commits[-1] == {TopicPartition(TOPIC, 0): 12}, "12 is still in its handler"
+    tracker.note(consumer, TOPIC, 0, 12)
+    await tracker.close()
+    assert consumer.commits[-1] == {TopicPartition(TOPIC, 0): 15}
+    assert tracker.held(consumer) == {}
+
+
+async def test_a_begun_record_that_escaped_keeps_holding_until_it_is_read_again_and_finished() -> None:
+    consumer = FakeConsumer()
+    tracker = OffsetTracker(max_pending=100, interval=60)
+    tracker.begin(consumer, [Record(1, 3), Record(1, 4), Record(1, 5)])
+    tracker.note(consumer, TOPIC, 1, 4)
+    tracker.note(consumer, TOPIC, 1, 5)  # 3 escaped: never noted; the consumer seeks back to it
+    tracker.begin(consumer, [Record(1, 3), Record(1, 4)])  # read again
+    tracker.note(consumer, TOPIC, 1, 4)
+    await tracker.flush()
+    assert consumer.commits == [{TopicPartition(TOPIC, 1): 3}]
+    tracker.note(consumer, TOPIC, 1, 3)
+    await tracker.close()
+    assert consumer.commits[-1] == {TopicPartition(TOPIC, 1): 6}, "5 had finished the first time"
+
+
+async def test_holds_of_partitions_moved_away_are_forgotten_and_other_partitions_keep_theirs() -> None:
+    consumer = FakeConsumer()
+    tracker = OffsetTracker(max_pending=100, interval=60)
+    tracker.begin(consumer, [Record(0, 1), Record(0, 2), Record(1, 7), Record(1, 8)])
+    tracker.forget(consumer, [TopicPartition(TOPIC, 0)])
+    assert tracker.held(consumer) == {TopicPartition(TOPIC, 1): 7}
+    tracker.note(consumer, TOPIC, 1, 8)
+    await tracker.close()
+    assert consumer.commits == [{TopicPartition(TOPIC, 1): 7}]
+
+
+async def test_records_noted_without_being_begun_commit_as_before() -> None:
+    consumer = FakeConsumer()
+    tracker = OffsetTracker(max_pending=100, interval=60)
+    tracker.begin(consumer, [Record(0, 20)])
+    tracker.note(consumer, TOPIC, 1, 4)  # another partition, handled one record at a time
+    await tracker.close()
+    assert consumer.commits == [{TopicPartition(TOPIC, 1): 5}]

@@ -11,13 +11,20 @@ loss.
 Noting a record is synchronous and does no I/O: commits run in a background task, one at a time
 (so they reach the broker in order), while the consumer goes on with the next records. Offsets
 noted while a commit is in flight are coalesced into the next one.
+
+Records handled concurrently (``subscribe_events(key=..., max_in_flight=...)``) finish out of order.
+Their consumer calls :meth:`OffsetTracker.begin` with a batch's records before handling any of them:
+a begun record holds its partition's commit at its offset until it is noted, so a commit never
+passes a record whose handler has not returned, whatever finished after it. A begun record that is
+not noted (its handling escaped; the consumer seeks back to it and reads it again) keeps holding;
+:meth:`OffsetTracker.forget` drops the holds of partitions this member no longer owns.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -42,19 +49,55 @@ class OffsetTracker:
         self._lock = asyncio.Lock()
         self._timer: asyncio.TimerHandle | None = None
         self._committer: asyncio.Task[None] | None = None
+        # Records begun and not finished, per partition (concurrent handling only), and the highest
+        # finished offset + 1 of those partitions while some are held.
+        self._held: dict[AIOKafkaConsumer, dict[TopicPartition, set[int]]] = {}
+        self._finished: dict[AIOKafkaConsumer, dict[TopicPartition, int]] = {}
         self.commits = 0
 
     def __call__(self, msg: Any, /, *, context: ContextRepo) -> CommitAfterProcessingMiddleware:
         return CommitAfterProcessingMiddleware(msg, context=context, tracker=self)
 
+    def begin(self, consumer: AIOKafkaConsumer, records: Iterable[Any]) -> None:
+        """These records (``topic``, ``partition``, ``offset``) are about to be handled, maybe out of
+        order: until each is noted, no commit of its partition reaches past it."""
+        held = self._held.setdefault(consumer, {})
+        for record in records:
+            held.setdefault(TopicPartition(record.topic, record.partition), set()).add(record.offset)
+
+    def forget(self, consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartition]) -> None:
+        """This member no longer owns ``partitions``: their holds go (their next owner reads from
+        the committed offset, which no hold ever passed)."""
+        held, finished = self._held.get(consumer, {}), self._finished.get(consumer, {})
+        for tp in partitions:
+            held.pop(tp, None)
+            finished.pop(tp, None)
+
+    def held(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, int]:
+        """The lowest unfinished begun offset of each partition with one."""
+        return {tp: min(offsets) for tp, offsets in self._held.get(consumer, {}).items() if offsets}
+
     def note(self, consumer: AIOKafkaConsumer, topic: str, partition: int, offset: int) -> None:
-        """The record at ``offset`` is finished: the next commit covers it (no I/O here)."""
+        """The record at ``offset`` is finished: the next commit covers it, unless a begun record
+        before it is still unfinished (then the commit stops at that one). No I/O here."""
         offsets = self._pending.get(consumer)
         if offsets is None:
             offsets = self._pending[consumer] = {}
         tp = TopicPartition(topic, partition)
-        if offsets.get(tp, 0) <= offset:
-            offsets[tp] = offset + 1
+        upto = offset + 1
+        held = self._held.get(consumer, {}).get(tp)
+        if held is not None:
+            held.discard(offset)
+            finished = self._finished.setdefault(consumer, {})
+            upto = max(finished.get(tp, 0), upto)
+            if held:
+                finished[tp] = upto
+                upto = min(upto, min(held))
+            else:
+                finished.pop(tp, None)
+                del self._held[consumer][tp]
+        if offsets.get(tp, 0) < upto:
+            offsets[tp] = upto
         self._count += 1
         if self._count >= self.max_pending:
             self._commit_soon()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import os
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -30,6 +31,9 @@ from civicgrid_runtime.logging import get_logger
 
 EventHandler = Callable[[CloudEvent], Awaitable[None]]
 Records = tuple[ConsumerRecord[bytes, bytes], ...]
+RecordKey = Callable[[ConsumerRecord[bytes, bytes]], Hashable]
+"""What a concurrent subscriber orders by: records with equal keys are handled one after the other,
+in offset order; records with different keys may be handled at the same time."""
 
 log = get_logger(__name__)
 
@@ -163,6 +167,7 @@ class _CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = getattr(self.subscriber[0], "consumer", None) if self.subscriber else None
         if self.tracker is not None and isinstance(consumer, AIOKafkaConsumer):
             await self.tracker.commit_now(consumer)
+            self.tracker.forget(consumer, revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         return None
@@ -180,6 +185,8 @@ def subscribe_events(
     consumers: int = 1,
     redrive: bool = True,
     max_poll_interval_ms: int = 300_000,
+    key: RecordKey | None = None,
+    max_in_flight: int = 1,
 ) -> None:
     """Register one consumer-group subscriber for ``topics``.
 
@@ -194,6 +201,20 @@ def subscribe_events(
     returned (commits are batched and asynchronous, :mod:`.commits`). A record whose handling
     escapes the policy (the consumer stopping during a stall, a dead letter that cannot be sent)
     rewinds every partition to its first unfinished record, so nothing is skipped.
+
+    **Concurrent handling** is an opt-in: with ``key`` (a function of the Kafka record) and
+    ``max_in_flight`` > 1, a batch's records are grouped by key; each group is handled in offset
+    order, one record after the other, and up to ``max_in_flight`` records of different groups at
+    once. The next poll waits until the whole batch is finished (so a key's records of the next
+    batch never overtake this batch's). Every guarantee above holds per record: the batch's records
+    are begun with the offset tracker first, so a commit never passes one whose handler has not
+    returned, whatever finished after it (:meth:`.OffsetTracker.begin`); a transient fault holds its
+    record (and its key's later records) and the partition's commit, while other keys go on; an
+    escape stops every group before its next record, waits for those running, and rewinds each
+    partition to its first unfinished record. Choose a key under which facts that must stay in
+    order (that touch the same documents) are equal: e.g. the record key (the community code) keeps
+    a community's facts in order, as a partition does, across the group's topics. A ``key``
+    returning None orders by partition. The redrive member stays sequential.
 
     ``consumers`` > 1 (one topic only) runs that many consumers of the group in this process: the
     topic's partitions are shared among them, each consumes its partitions one record at a time (so
@@ -210,6 +231,10 @@ def subscribe_events(
     """
     if consumers > 1 and len(topics) != 1:
         raise ValueError("several consumers in one process need exactly one topic")
+    if max_in_flight < 1:
+        raise ValueError("max_in_flight must be at least 1")
+    if max_in_flight > 1 and (key is None or consumers > 1):
+        raise ValueError("concurrent handling (max_in_flight > 1) needs a key and one consumer")
     if not group_id:
         raise ValueError("every subscriber needs a group_id")
     topics = topic_names(broker).names(topics)
@@ -242,11 +267,31 @@ def subscribe_events(
             event_type.reset(type_token)
             event_id.reset(id_token)
 
+    async def handle(record: ConsumerRecord[bytes, bytes], consumer: Any, sub: Any) -> None:
+        """One record under the dead-letter policy, its correlation id and position bound for logs."""
+        correlation, topic, offset = RECORD_VARS
+        correlation_token = correlation.set(_correlation_of(record.headers or ()))
+        topic_token, offset_token = topic.set(record.topic), offset.set(record.offset)
+        try:
+            if policy is None:
+                await consume(record)
+            else:
+                await policy.handle(
+                    lambda: consume(record),
+                    record,
+                    consumer=consumer,
+                    group_id=group_id,
+                    subscriber=sub,
+                )
+        finally:
+            offset.reset(offset_token)
+            topic.reset(topic_token)
+            correlation.reset(correlation_token)
+
     def batch_consumer(
         subscriber: list[Any], rebalances: _CommitBeforeRevoke
     ) -> Callable[[Records], Awaitable[None]]:
         async def consume_batch(records: Records) -> None:
-            correlation, topic, offset = RECORD_VARS
             sub = subscriber[0]
             consumer = sub.consumer
             revocations = rebalances.revocations
@@ -256,29 +301,63 @@ def subscribe_events(
                     if isinstance(consumer, AIOKafkaConsumer):
                         _rewind(consumer, records[index:])
                     return
-                correlation_token = correlation.set(_correlation_of(record.headers or ()))
-                topic_token, offset_token = topic.set(record.topic), offset.set(record.offset)
                 try:
-                    if policy is None:
-                        await consume(record)
-                    else:
-                        await policy.handle(
-                            lambda: consume(record),  # noqa: B023 (awaited within this iteration)
-                            record,
-                            consumer=consumer,
-                            group_id=group_id,
-                            subscriber=sub,
-                        )
+                    await handle(record, consumer, sub)
                 except BaseException:
                     if isinstance(consumer, AIOKafkaConsumer):
                         _rewind(consumer, records[index:])
                     raise
-                finally:
-                    offset.reset(offset_token)
-                    topic.reset(topic_token)
-                    correlation.reset(correlation_token)
                 if tracker is not None and isinstance(consumer, AIOKafkaConsumer):  # not in-memory
                     tracker.note(consumer, record.topic, record.partition, record.offset)
+
+        return consume_batch
+
+    def concurrent_batch_consumer(
+        subscriber: list[Any], rebalances: _CommitBeforeRevoke, key_of: RecordKey
+    ) -> Callable[[Records], Awaitable[None]]:
+        async def consume_batch(records: Records) -> None:
+            sub = subscriber[0]
+            consumer = sub.consumer
+            revocations = rebalances.revocations
+            tracked = tracker is not None and isinstance(consumer, AIOKafkaConsumer)
+            if tracked:
+                assert tracker is not None
+                tracker.begin(consumer, records)
+            groups: dict[Hashable, list[ConsumerRecord[bytes, bytes]]] = {}
+            for record in records:
+                group = key_of(record)
+                groups.setdefault(
+                    ("partition", record.topic, record.partition) if group is None else group, []
+                ).append(record)
+            slots = asyncio.Semaphore(max_in_flight)
+            unfinished: list[ConsumerRecord[bytes, bytes]] = []
+            escaped: list[BaseException] = []
+
+            async def in_order(group: list[ConsumerRecord[bytes, bytes]]) -> None:
+                for index, record in enumerate(group):
+                    if escaped or not sub.running or rebalances.revocations != revocations:
+                        unfinished.extend(group[index:])  # read again (stopping, rebalanced, escaped)
+                        return
+                    async with slots:
+                        try:
+                            await handle(record, consumer, sub)
+                        except BaseException as error:
+                            escaped.append(error)
+                            unfinished.extend(group[index:])
+                            return
+                    # After a rebalance the partition's next owner reads from the committed offset:
+                    # a record finished here now is not noted (its holds are forgotten).
+                    if tracked and rebalances.revocations == revocations:
+                        assert tracker is not None
+                        tracker.note(consumer, record.topic, record.partition, record.offset)
+
+            try:
+                await asyncio.gather(*(in_order(group) for group in groups.values()))
+            finally:
+                if unfinished and isinstance(consumer, AIOKafkaConsumer):
+                    _rewind(consumer, unfinished)
+            if escaped:
+                raise escaped[0]
 
         return consume_batch
 
@@ -298,7 +377,11 @@ def subscribe_events(
     else:
         main: list[Any] = []
         main_rebalances = _CommitBeforeRevoke(tracker, main)
-        handle_batch = batch_consumer(main, main_rebalances)
+        handle_batch = (
+            concurrent_batch_consumer(main, main_rebalances, key)
+            if key is not None and max_in_flight > 1
+            else batch_consumer(main, main_rebalances)
+        )
         handle_batch.__name__ = f"consume_{name}"
         main.append(
             broker.subscriber(

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -279,16 +280,24 @@ def consumer_group_of(context: ContextRepo, msg: StreamMessage[Any]) -> str | No
     return str(group) if group else None
 
 
+_POLLING: weakref.WeakKeyDictionary[AIOKafkaConsumer, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
 async def keep_polling(consumer: AIOKafkaConsumer) -> None:
     """Poll once with every assigned partition paused: no record is returned (nothing is skipped,
     the positions stay where they are), but the consumer counts as polling, so a long stall does
-    not exceed ``max_poll_interval_ms`` and make it leave its group."""
-    paused = consumer.assignment() - consumer.paused()
-    consumer.pause(*paused)
-    try:
-        await consumer.getmany(timeout_ms=0)
-    finally:
-        consumer.resume(*(tp for tp in paused if tp in consumer.assignment()))
+    not exceed ``max_poll_interval_ms`` and make it leave its group. Records handled concurrently
+    may stall together: their polls take turns (one pauses and resumes at a time)."""
+    lock = _POLLING.get(consumer)
+    if lock is None:
+        lock = _POLLING[consumer] = asyncio.Lock()
+    async with lock:
+        paused = consumer.assignment() - consumer.paused()
+        consumer.pause(*paused)
+        try:
+            await consumer.getmany(timeout_ms=0)
+        finally:
+            consumer.resume(*(tp for tp in paused if tp in consumer.assignment()))
 
 
 def _stall_of(record: Any, group_id: str | None, error: str) -> Stall:
