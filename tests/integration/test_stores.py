@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 import pytest
@@ -173,3 +174,17 @@ async def test_marking_published_under_the_documents_guard_never_undoes_a_concur
     assert final["figures"] == {f"f{n}": n for n in range(30)}, "every concurrent change kept"
     assert final["outbox"] == {}
     assert final["outbox_pending"] is False
+
+
+async def test_a_query_naming_a_property_no_node_has_yet_logs_no_warning(neo4j_driver, unique, caplog):
+    caplog.set_level(logging.INFO, logger="neo4j")
+    property_name = f"never_set_{unique.replace('-', '_')}"
+    await neo4j_driver.execute_query(
+        f"MATCH (n:RoundTrip {{id: $id}}) WHERE n.{property_name} IS NULL RETURN count(n) AS n", id=unique
+    )
+    notices = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("neo4j") and "notification" in r.getMessage()
+    ]
+    assert notices == []
