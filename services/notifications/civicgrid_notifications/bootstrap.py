@@ -111,6 +111,7 @@ def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
         MongoInbox(db["inbox"]),
         settings.consumer_group,
         settings.consumer_offset_reset,
+        max_in_flight=settings.consumer_max_in_flight,
     )
 
     async def indexes() -> None:

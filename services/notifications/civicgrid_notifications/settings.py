@@ -23,6 +23,12 @@ class NotificationsSettings(ServiceSettings):
         default="earliest",
         description="Where a new consumer group starts; earliest rebuilds projections from retained history.",
     )
+    consumer_max_in_flight: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Facts of different communities handled at once (1: one at a time, as before).",
+    )
     public_url: str = Field(default="http://127.0.0.1:8003", description="Where phones reach this service.")
     resources_public_url: str = Field(default="http://127.0.0.1:8002", description="Base of request links.")
     deliberation_public_url: str | None = Field(

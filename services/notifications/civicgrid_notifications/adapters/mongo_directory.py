@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events import households, org, resources
@@ -15,6 +16,7 @@ from civicgrid_notifications.domain.model import Audience, AudienceKind
 from civicgrid_notifications.domain.request_status import STEP_EVENTS
 from civicgrid_notifications.service_layer.ports import MembershipView, RequestView
 from civicgrid_runtime.regions import region_covers
+from civicgrid_runtime.stores.mongo import upserting
 
 Document = dict[str, Any]
 DEFER_WINDOW = timedelta(minutes=10)
@@ -107,25 +109,7 @@ class MongoDirectory:
             await self._set(self.orgs, payload.org_id, dissolved=True)
             await self.memberships.update_many({"org_id": payload.org_id}, {"$set": {"active": False}})
         elif isinstance(payload, org.MembershipStarted):
-            await self._set(
-                self.memberships,
-                payload.membership_id,
-                person_id=payload.person_id,
-                post=payload.post,
-                org_id=payload.org_id,
-                grid_id=payload.grid_id,
-                place_code=payload.place_code,
-                community_code=c,
-                start_date=payload.start_date.isoformat(),
-                basis_reference=payload.basis_reference,
-            )
-            # An end that arrived first (another partition order never happens, but a replay might) wins.
-            await self.memberships.update_one(
-                {"_id": payload.membership_id, "ended": {"$ne": True}}, {"$set": {"active": True}}
-            )
-            await self.people.update_one(
-                {"_id": payload.person_id}, {"$setOnInsert": {"community_code": c}}, upsert=True
-            )
+            await self._membership_started(payload)
         elif isinstance(payload, org.MembershipEnded):
             await self._set(self.memberships, payload.membership_id, active=False, ended=True)
         elif isinstance(payload, resources.ResourceReportedIn):
@@ -186,6 +170,44 @@ class MongoDirectory:
         request_id = getattr(payload, "request_id", None)
         if event.type in STEP_EVENTS and isinstance(request_id, str):
             await self._request_step(event, payload, request_id)
+
+    async def _membership_started(self, payload: org.MembershipStarted) -> None:
+        """The membership, active unless its end arrived first (another partition order never
+        happens, but a replay might): one upsert that matches only a membership not ended; if an
+        ended one is there, its insert fails on the ``_id`` and the fields are set without
+        ``active``. Then the person, known at least by community. Two round trips, not three."""
+        fields = {
+            "person_id": payload.person_id,
+            "post": payload.post,
+            "org_id": payload.org_id,
+            "grid_id": payload.grid_id,
+            "place_code": payload.place_code,
+            "community_code": payload.community_code,
+            "start_date": payload.start_date.isoformat(),
+            "basis_reference": payload.basis_reference,
+        }
+        try:
+            await self.memberships.update_one(
+                {"_id": payload.membership_id, "ended": {"$ne": True}},
+                {"$set": {**fields, "active": True}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            await self._set(self.memberships, payload.membership_id, **fields)
+        # A person appointed in two communities at once: facts of two keys (the consumer's order)
+        # may insert it at the same moment; the loser matches the winner's document.
+        await upserting(
+            lambda: self.people.update_one(
+                {"_id": payload.person_id},
+                {"$setOnInsert": {"community_code": payload.community_code}},
+                upsert=True,
+            )
+        )
+
+    async def organisation_name(self, org_id: str) -> str:
+        """The organisation's name, or its id while its fact has not arrived."""
+        doc = await self.orgs.find_one({"_id": org_id}, {"name": 1})
+        return str((doc or {}).get("name") or org_id)
 
     async def _request_step(self, event: CloudEvent, payload: EventPayload, request_id: str) -> None:
         """The request's handling as steps (one per event: a redelivery adds nothing) and its status:

@@ -3,8 +3,10 @@ event id)."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Literal
 
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 
 from civicgrid_contracts.catalogue import all_specs, all_topics, topic_for
@@ -16,6 +18,24 @@ from civicgrid_runtime.kafka.consumer import topics_of
 
 CONSUMER = "notifications.facts"
 PRODUCERS = ("org-graph", "resources", "deliberation")
+
+
+def community_of(record: ConsumerRecord[bytes, bytes]) -> Hashable:
+    """The order key of concurrent handling: the record key, the fact's community code (every
+    CivicGrid event's ``partitionkey``; a record without one orders by its partition).
+
+    Why it is safe: facts about one membership, organisation, household, request or grid are all
+    keyed by their community, so they stay on one partition and are applied in offset order, never
+    two at once, across this consumer's topics too (an organisation's and its memberships' facts
+    share the key). Facts of different communities touch different projection documents
+    (memberships, organisations, places, grids, teams, requests and households belong to one
+    community; entries and inbox marks are new documents). What two communities can share: the
+    feed's sequence counter (reserved one at a time in this process, ``MongoFeedStore.next_seq``), a
+    person appointed in two communities (``$setOnInsert`` upserts that tolerate the insert race)
+    and that person's ``audience_changes`` mark (either write tells their streams to recompute).
+    Facts of one person in two communities were on two partitions before too: never ordered."""
+    key: bytes | None = record.key
+    return key
 
 
 def consumed_event_types() -> list[str]:
@@ -30,8 +50,12 @@ def subscribe(
     inbox: Inbox,
     group_id: str,
     offset_reset: Literal["earliest", "latest"] = "earliest",
+    max_in_flight: int = 1,
 ) -> list[str]:
-    """Subscribe the notifier; returns the topics consumed."""
+    """Subscribe the notifier; returns the topics consumed.
+
+    With ``max_in_flight`` > 1, facts of different communities are handled at once, each
+    community's in order (:func:`community_of`)."""
 
     async def handle(event: CloudEvent) -> None:
         await notifier.handle(event)
@@ -44,5 +68,7 @@ def subscribe(
         group_id=group_id,
         routes=EventRoutes(dict.fromkeys(types, once)),
         auto_offset_reset=offset_reset,
+        key=community_of,
+        max_in_flight=max_in_flight,
     )
     return topics_of(types, topic_for)
