@@ -1,8 +1,8 @@
 """Who reads what: for every event type of the catalogue, each consumer and the payload fields it uses.
 
-Declared by hand from the consumers' code (resources' places projection, 12345 intake and resolutions
-intake, org-graph's population intake, notifications' directory, recipients and rule templates,
-deliberation's organisation, post and household projections) and checked by
+Declared by hand from the consumers' code (resources' places projection, grid appointments, 12345
+intake and resolutions intake, org-graph's population intake, notifications' directory, recipients
+and rule templates, deliberation's organisation, post and household projections) and checked by
 ``tests/contract/test_consumer_fields.py``: every catalogued type has an entry, every field named here
 exists in the payload model, and every type a consumer's routes take is declared for it. An empty
 entry means "no consumer in CivicGrid yet: published for municipal systems".
@@ -18,6 +18,8 @@ RESOURCES_PLACES = "resources.places"
 """resources' local projection of org-graph's places and grids (adapters/places.py)."""
 RESOURCES_HOTLINE = "resources.hotline"
 """resources' 12345 hotline intake (service_layer/intake.py)."""
+RESOURCES_APPOINTMENTS = "resources.memberships"
+"""resources' grid teams from org-graph's appointments to grid posts (service_layer/appointments.py)."""
 ORGGRAPH_POPULATION = "org-graph.population"
 """org-graph's population statistics intake (entrypoints/consumers.py)."""
 NOTIFICATIONS_FACTS = "notifications.facts"
@@ -32,6 +34,7 @@ DELIBERATION_HOUSEHOLDS = "deliberation.households"
 CONSUMERS: tuple[str, ...] = (
     RESOURCES_PLACES,
     RESOURCES_HOTLINE,
+    RESOURCES_APPOINTMENTS,
     ORGGRAPH_POPULATION,
     NOTIFICATIONS_FACTS,
     RESOURCES_RESOLUTIONS,
@@ -103,10 +106,12 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
             "basis_reference",
         ),
         DELIBERATION_ORG: (_C, "membership_id", "person_id", "post", "org_id", "place_code"),
+        RESOURCES_APPOINTMENTS: (_C, "membership_id", "person_id", "post", "grid_id", "start_date"),
     },
     "cn.civicgrid.org.membership.ended.v1": {
         NOTIFICATIONS_FACTS: (_C, "membership_id", "end_date", "reason"),
         DELIBERATION_ORG: ("membership_id",),
+        RESOURCES_APPOINTMENTS: ("membership_id", "end_date"),
     },
     "cn.civicgrid.org.cross_appointment.flagged.v1": {
         NOTIFICATIONS_FACTS: (_C, "person_id"),

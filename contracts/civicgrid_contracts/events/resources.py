@@ -28,7 +28,8 @@ class ResourceKind(StrEnum):
     UTILITY_STAFF = "utility_staff"
     STREET_LEADER = "street_leader"
     COMMUNITY_WORKER = "community_worker"
-    """Community staff holding a grid post in org-graph (网格长, 专职网格员): their appointment is their report-in."""
+    """Community staff holding a grid post in org-graph (网格长, 专职网格员): the appointment is their
+    report-in."""
 
 
 class Tier(StrEnum):
