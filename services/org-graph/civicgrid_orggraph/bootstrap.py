@@ -4,6 +4,8 @@ Nothing connects at import."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from civicgrid_orggraph.adapters.coverage import Neo4jCoverage
@@ -21,6 +23,7 @@ from civicgrid_runtime.jobs import Neo4jLeases
 from civicgrid_runtime.service import Service
 from civicgrid_runtime.settings import load_settings
 from civicgrid_runtime.stores.neo4j import Neo4jOutboxStore, create_driver, ensure_schema
+from civicgrid_runtime.stores.neo4j_retention import RETENTION_SCHEMA, Neo4jRetention, Retention, bookkeeping
 
 DESCRIPTION = """Divisions down to buildings, both hierarchies (party and self-governance), grids, people,
 posts with terms and history, cross-appointment rules, coverage and standards analytics.
@@ -47,7 +50,7 @@ def create_app(settings: OrgGraphSettings | None = None) -> FastAPI:
     leases = Neo4jLeases(driver, settings.neo4j_database)  # the relay runs in one replica at a time
 
     async def start_store() -> None:
-        await ensure_schema(driver, ORG_GRAPH_SCHEMA)
+        await ensure_schema(driver, (*ORG_GRAPH_SCHEMA, *RETENTION_SCHEMA))
         await leases.ensure_schema()
 
     async def neo4j_ready() -> None:
@@ -67,6 +70,18 @@ def create_app(settings: OrgGraphSettings | None = None) -> FastAPI:
         id_hash_salt=settings.id_hash_salt,
     )
     consumers.subscribe(service.broker, uow, settings.consumer_group)
+    retention = Neo4jRetention(
+        driver,
+        [
+            *bookkeeping(
+                timedelta(hours=settings.outbox_retention_hours),
+                timedelta(hours=settings.processed_event_retention_hours),
+            ),
+            Retention("IdempotencyRecord", "at", timedelta(hours=settings.idempotency_retention_hours)),
+        ],
+        settings.neo4j_database,
+    )
+    service.periodic("retention-sweep", retention.sweep, settings.retention_sweep_interval_seconds)
     app = service.app(write_router(container), read_router(container), transfer_router(container))
     install_redaction(app)
     app.state.broker, app.state.relay, app.state.driver, app.state.uow = service.broker, relay, driver, uow

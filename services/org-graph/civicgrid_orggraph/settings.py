@@ -21,6 +21,23 @@ class OrgGraphSettings(ServiceSettings):
     neo4j_database: str | None = None
     consumer_group: str = "org-graph"
     id_hash_salt: str = Field(default=DEV_SALT, min_length=16, description="Key of the ID-number hash.")
+    outbox_retention_hours: float = Field(
+        default=7 * 24,
+        gt=0,
+        description="How long a published outbox node stays (the audit of what was sent).",
+    )
+    processed_event_retention_hours: float = Field(
+        default=30 * 24,
+        gt=0,
+        description="How long a consumer's claim of an event stays: longer than any redelivery (Kafka keeps "
+        "7 days by default; redriven dead letters come later).",
+    )
+    idempotency_retention_hours: float = Field(
+        default=24,
+        gt=0,
+        description="How long an Idempotency-Key's answer is kept; a retry after that runs again.",
+    )
+    retention_sweep_interval_seconds: float = Field(default=600, gt=0)
     cross_appointment_policy: dict[str, RuleMode] = Field(
         default_factory=dict,
         description=(

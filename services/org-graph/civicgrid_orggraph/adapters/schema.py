@@ -15,6 +15,7 @@ ORG_GRAPH_SCHEMA = (
     "CREATE CONSTRAINT og_membership_id IF NOT EXISTS FOR (m:Membership) REQUIRE m.id IS UNIQUE",
     "CREATE CONSTRAINT og_idempotency IF NOT EXISTS FOR (r:IdempotencyRecord) REQUIRE r.key IS UNIQUE",
     "CREATE CONSTRAINT og_write_lock IF NOT EXISTS FOR (l:WriteLock) REQUIRE l.key IS UNIQUE",
+    "CREATE INDEX og_idempotency_at IF NOT EXISTS FOR (r:IdempotencyRecord) ON (r.at)",
     "CREATE CONSTRAINT og_household_code IF NOT EXISTS FOR (h:Household) REQUIRE h.code IS UNIQUE",
     "CREATE CONSTRAINT og_entrance_code IF NOT EXISTS FOR (e:Entrance) REQUIRE e.code IS UNIQUE",
     "CREATE INDEX og_household_building IF NOT EXISTS FOR (h:Household) ON (h.building_code)",
