@@ -92,6 +92,7 @@ CONSUMED_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     },
     "cn.civicgrid.org.person.registered.v1": {
         NOTIFICATIONS_FACTS: (_C, "person_id", "display_name"),
+        RESOURCES_APPOINTMENTS: ("person_id", "display_name"),
     },
     "cn.civicgrid.org.membership.started.v1": {
         NOTIFICATIONS_FACTS: (

@@ -89,6 +89,10 @@ async def test_an_appointed_grid_worker_is_seated_in_the_grids_team_and_a_grid_r
     grid = community + "001"
     await service.seed_places(community, {grid: []})
     person = f"p-worker-{community}"
+    person_fact = org.PersonRegistered(
+        community_code=community, person_id=person, display_name="王网格员", party_member=False
+    )
+    await service.publish(new_event(person_fact, source="/civicgrid/org-graph", subject=person), MEMBERSHIPS)
     appointment = started(community, f"ms-{community}-1", person, TODAY - timedelta(days=3))
     await service.publish(appointment, MEMBERSHIPS)
 
@@ -103,10 +107,11 @@ async def test_an_appointed_grid_worker_is_seated_in_the_grids_team_and_a_grid_r
         (resource_id, person, "grid_worker")
     ]
     resource = (await service.client.get(f"/resources/{resource_id}", headers=service.auth())).json()
-    assert (resource["kind"], resource["basis"], resource["status"]) == (
+    assert (resource["kind"], resource["basis"], resource["status"], resource["display_name"]) == (
         "community_worker",
         "appointment",
         "confirmed",
+        "王网格员",
     )
     assert [g["grid_id"] for g in resource["grids"]] == [grid]
 

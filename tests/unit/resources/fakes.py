@@ -298,11 +298,18 @@ class FakeInbox:
 class FakeAppointments:
     def __init__(self) -> None:
         self.items: dict[str, Appointment] = {}
+        self.names: dict[str, str] = {}
 
     async def record(self, membership_id: str, learn: Callable[[Appointment], Appointment]) -> Appointment:
         learnt = learn(self.items.get(membership_id, Appointment(membership_id)))
         self.items[membership_id] = learnt
         return learnt
+
+    async def remember_name(self, person_id: str, display_name: str) -> None:
+        self.names[person_id] = display_name
+
+    async def name_of(self, person_id: str) -> str | None:
+        return self.names.get(person_id)
 
 
 class FakeMaintenance:

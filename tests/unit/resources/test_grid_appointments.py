@@ -39,7 +39,12 @@ def term(membership: str = "m-1", start: date = TODAY, end: date | None = None, 
 
 def worker(person: str = "p-worker") -> Resource:
     return Resource.appointed(
-        appointee_resource_id(COMMUNITY, person), COMMUNITY, person, ResourceKind.COMMUNITY_WORKER, T0
+        appointee_resource_id(COMMUNITY, person),
+        COMMUNITY,
+        person,
+        "王网格员",
+        ResourceKind.COMMUNITY_WORKER,
+        T0,
     )
 
 
@@ -192,6 +197,27 @@ async def test_an_appointed_grid_worker_joins_the_grid_team_formed_for_them_and_
     assert [(a.assignee_id, a.person_id) for a in request.assignees] == [(resource_id, "p-worker")]
     await requests.accept(ctx, request.request_id, member("p-worker"), None, None)
     assert (await uow.requests.get(request.request_id)).status is Status.IN_PROGRESS
+
+
+def registered(person: str = "p-worker", name: str = "王网格员") -> CloudEvent:
+    fact = org.PersonRegistered(
+        community_code=COMMUNITY, person_id=person, display_name=name, party_member=False, phone="138****5678"
+    )
+    return new_event(fact, source="/civicgrid/org-graph", subject=person)
+
+
+async def test_the_appointees_resource_and_seat_bear_the_name_org_graph_registered_them_under() -> None:
+    ctx, uow, places = fake_context()
+    places.add_grid(GRID)
+    await deliver(ctx, registered())
+    await deliver(ctx, started())
+    resource = await uow.resources.get(appointee_resource_id(COMMUNITY, "p-worker"))
+    assert resource.display_name == "王网格员"
+    assert (await uow.teams.get(f"team-{GRID}")).members[0].display_name == "王网格员"
+    unnamed = started("m-2", person="p-unregistered")
+    await deliver(ctx, unnamed)
+    other = await uow.resources.get(appointee_resource_id(COMMUNITY, "p-unregistered"))
+    assert other.display_name == "p-unregistered", "a person not registered (yet) is shown by their id"
 
 
 async def test_a_fact_delivered_twice_changes_nothing_the_second_time() -> None:

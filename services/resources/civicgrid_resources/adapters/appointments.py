@@ -46,8 +46,17 @@ def appointment_fields(a: Appointment) -> Document:
 
 
 class MongoAppointments:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], people: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self.people = people  # org-graph's people: display names only (never a phone)
+
+    async def remember_name(self, person_id: str, display_name: str) -> None:
+        await upsert_fields(self.people, person_id, {"display_name": display_name})
+
+    async def name_of(self, person_id: str) -> str | None:
+        doc = await self.people.find_one({"_id": person_id})
+        name = doc.get("display_name") if doc else None
+        return name if isinstance(name, str) else None
 
     async def record(self, membership_id: str, learn: Callable[[Appointment], Appointment]) -> Appointment:
         known = appointment_from(await self.collection.find_one({"_id": membership_id}), membership_id)

@@ -277,7 +277,7 @@ class MongoStore:
         self.places: AsyncCollection[Document] = db["places"]
         self.grids: AsyncCollection[Document] = db["grids"]
         self.inbox = MongoInbox(db["inbox"])
-        self.appointments = MongoAppointments(db["appointments"])
+        self.appointments = MongoAppointments(db["appointments"], db["people"])
 
     async def reconcile(self) -> dict[str, int]:
         """Rebuild the side collections from the documents (after a crash between two writes)."""

@@ -195,7 +195,13 @@ class Resource:
 
     @classmethod
     def appointed(
-        cls, resource_id: str, community_code: str, person_id: str, kind: ResourceKind, now: datetime
+        cls,
+        resource_id: str,
+        community_code: str,
+        person_id: str,
+        display_name: str,
+        kind: ResourceKind,
+        now: datetime,
     ) -> Resource:
         """A person appointed to a grid post in org-graph: the appointment is their report-in, and
         org-graph (where the community appointed them) has confirmed it."""
@@ -203,7 +209,7 @@ class Resource:
             resource_id=resource_id,
             community_code=community_code,
             kind=kind,
-            display_name=person_id,
+            display_name=display_name,
             basis=ReportInBasis.APPOINTMENT,
             reported_at=now,
             person_id=person_id,

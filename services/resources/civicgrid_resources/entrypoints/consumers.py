@@ -16,7 +16,12 @@ from civicgrid_contracts.envelope import CloudEvent
 from civicgrid_contracts.events import deliberation, municipal, org
 from civicgrid_contracts.events.base import EventPayload
 from civicgrid_resources.adapters.topics import DELIBERATION, HOTLINE, MEMBERSHIPS, PLACES, Topics
-from civicgrid_resources.service_layer.appointments import TermStarted, take_term_ended, take_term_started
+from civicgrid_resources.service_layer.appointments import (
+    TermStarted,
+    take_person_registered,
+    take_term_ended,
+    take_term_started,
+)
 from civicgrid_resources.service_layer.context import Context
 from civicgrid_resources.service_layer.intake import take_hotline_request
 from civicgrid_resources.service_layer.needs import take_resolution
@@ -53,9 +58,10 @@ def _cause(event: CloudEvent) -> Cause:
 
 
 def membership_routes(ctx: Context) -> EventRoutes:
-    """``membership.started`` / ``.ended`` of grid posts → the grid's team (other facts on the topic,
-    people registered and cross-appointment flags, are skipped). Idempotent by event id (the inbox),
-    and each step only converges, so a fact handled again after a crash finishes what it began."""
+    """``membership.started`` / ``.ended`` of grid posts → the grid's team; ``person.registered`` →
+    the names those members are shown under (cross-appointment flags are skipped). Idempotent by
+    event id (the inbox), and each step only converges, so a fact handled again after a crash
+    finishes what it began."""
 
     async def started(event: CloudEvent) -> None:
         fact = parse_payload(event, org.MembershipStarted)
@@ -68,8 +74,13 @@ def membership_routes(ctx: Context) -> EventRoutes:
         fact = parse_payload(event, org.MembershipEnded)
         await take_term_ended(ctx, fact.membership_id, fact.end_date, _cause(event))
 
+    async def registered(event: CloudEvent) -> None:
+        fact = parse_payload(event, org.PersonRegistered)
+        await take_person_registered(ctx, fact.person_id, fact.display_name)
+
     return EventRoutes(
         {
+            org.PersonRegistered.event_type: registered,  # only sets a value: idempotent as it is
             org.MembershipStarted.event_type: idempotent("grid-appointments", ctx.inbox, started),
             org.MembershipEnded.event_type: idempotent("grid-appointments", ctx.inbox, ended),
         }

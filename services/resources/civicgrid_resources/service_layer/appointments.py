@@ -43,6 +43,11 @@ async def take_term_started(ctx: Context, started: TermStarted, cause: Cause | N
     await _settle(ctx, appointment, cause)
 
 
+async def take_person_registered(ctx: Context, person_id: str, display_name: str) -> None:
+    """``person.registered``: the name a resource made from this person's appointment is shown under."""
+    await ctx.appointments.remember_name(person_id, display_name)
+
+
 async def take_term_ended(ctx: Context, membership_id: str, end: date, cause: Cause | None = None) -> None:
     """``membership.ended``: the seat ends with the term. Ending a term not seen started is kept, so
     its start, arriving later, seats nobody after the end."""
@@ -72,8 +77,9 @@ async def _resource(ctx: Context, term: Term, today: date, cause: Cause | None) 
     if existing is None:
         if term.over_by(today):
             return None  # a term over before it reached here: nobody to register
+        name = await ctx.appointments.name_of(term.person_id) or term.person_id
         new = Resource.appointed(
-            resource_id, term.community_code, term.person_id, resource_kind_for(term.post), ctx.now()
+            resource_id, term.community_code, term.person_id, name, resource_kind_for(term.post), ctx.now()
         )
         with contextlib.suppress(Conflict):  # made meanwhile (the same fact again): converge on it below
             await ctx.uow.add(new, cause)

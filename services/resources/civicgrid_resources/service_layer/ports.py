@@ -263,6 +263,12 @@ class Appointments(Protocol):
         Facts of one membership arrive one at a time (one partition: the community's)."""
         ...
 
+    async def remember_name(self, person_id: str, display_name: str) -> None:
+        """The name org-graph registered the person under (``person.registered``)."""
+        ...
+
+    async def name_of(self, person_id: str) -> str | None: ...
+
 
 class Maintenance(Protocol):
     async def reconcile(self) -> dict[str, int]:
