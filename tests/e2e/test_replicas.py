@@ -35,6 +35,7 @@ BURST = 24
 KILL_AFTER = 8
 LEASE_TTL = "6"
 PERIODIC_JOBS = {
+    "org-graph": ("retention-sweep",),
     "resources": ("sla-sweeper", "statistics-folder", "reconciler"),
     "notifications": ("delivery-worker", "broadcast-pusher"),
 }
@@ -160,7 +161,7 @@ async def test_three_replicas_of_each_service_do_every_side_effect_once_and_surv
     stack: Stack, issuer: TokenIssuer
 ) -> None:
     started = time.monotonic()
-    og = replicas(stack, "org-graph")
+    og = replicas(stack, "org-graph", RETENTION_SWEEP_INTERVAL_SECONDS="1")
     rs = replicas(
         stack,
         "resources",
