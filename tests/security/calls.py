@@ -667,6 +667,13 @@ async def read_household(w: World, a: Actor, p: Persona) -> Call:
     return Call(f"/households/{w.ids['household']}")
 
 
+@call("org-graph", "GET /people/{person_id}/households")
+async def person_households(w: World, a: Actor, p: Persona) -> Call:
+    if "household" not in w.ids:
+        w.ids["household"] = await _fresh_household(w)  # the resident owns it and lives there
+    return Call(f"/people/{w.person(p)}/households")
+
+
 @call("org-graph", "GET /buildings/{code}/households")
 async def building_households(w: World, a: Actor, p: Persona) -> Call:
     return Call(f"/buildings/{w.building_a1}/households")

@@ -201,6 +201,7 @@ MATRIX["org-graph"].update(
         "PUT /households/{code}/representative": Row(STAFF),
         "DELETE /households/{code}": Row(STAFF),
         "GET /households/{code}": Row(STAFF),
+        "GET /people/{person_id}/households": Row(STAFF_OR_SELF, Persona.RESIDENT),
         "GET /buildings/{code}/households": Row(STAFF),
         "GET /compounds/{code}/households": Row(STAFF),
         "POST /imports/households": Row(

@@ -221,3 +221,55 @@ async def test_a_building_with_households_cannot_be_dissolved_until_they_are_rem
     assert code in refused.text
     await api.client.delete(f"/households/{code}", headers=api.headers(None))
     assert (await api.post(f"/places/{c.building(1, 1)}/dissolve", {"reason": "拆除"})).status_code == 200
+
+
+async def test_a_person_reads_the_households_they_own_live_in_and_keep_in_touch_with_as_a_representative(
+    api: Api, new_community: NewCommunity
+) -> None:
+    c, elsewhere = await new_community(), await new_community()
+    await build_compound(api, c, buildings=1)
+    await build_compound(api, elsewhere, buildings=1)
+    owner, tenant, rep = [await person(api, c, name) for name in ("业主", "租户", "居民代表")]
+    first = await api.ok(
+        "POST",
+        "/households",
+        unit(c, "1", "101", 80.0, owner_person_ids=[owner], resident_person_ids=[owner, tenant])
+        | {"representative_person_id": rep},
+    )
+    second = await api.ok(
+        "POST",
+        "/households",
+        unit(c, "1", "102", 60.0, owner_person_ids=[owner]) | {"representative_person_id": rep},
+    )
+    far = await api.ok(
+        "POST", "/households", unit(elsewhere, "1", "101", 70.0) | {"representative_person_id": rep}
+    )
+    h1, h2, h3 = first["household_code"], second["household_code"], far["household_code"]
+
+    def codes(answer: dict[str, Any], link: str) -> set[str]:
+        return {h["household_code"] for h in answer[link]}
+
+    mine = await api.get(f"/people/{rep}/households", api.token(Role.MEMBER, person_id=rep))
+    assert mine.status_code == 200, mine.text
+    assert codes(mine.json(), "keeps_in_touch_with") == {h1, h2, h3}
+    assert codes(mine.json(), "owns") == set()
+    owners = (await api.get(f"/people/{owner}/households", api.token(Role.MEMBER, person_id=owner))).json()
+    assert (codes(owners, "owns"), codes(owners, "resides_in")) == ({h1, h2}, {h1})
+
+    # A coordinator of the representative's community sees only the households of that region.
+    here = await api.get(f"/people/{rep}/households", api.token(Role.COORDINATOR, region=c.code))
+    assert codes(here.json(), "keeps_in_touch_with") == {h1, h2}
+    assert (
+        await api.get(f"/people/{rep}/households", api.token(Role.COORDINATOR, region=elsewhere.code))
+    ).status_code == 403
+    assert (
+        await api.get(f"/people/{rep}/households", api.token(Role.MEMBER, person_id=tenant))
+    ).status_code == 403
+    assert (await api.get("/people/nobody-at-all/households")).status_code == 404
+
+    cleared = await api.client.put(
+        f"/households/{h2}/representative", json={"representative_person_id": None}, headers=api.headers(None)
+    )
+    assert cleared.status_code == 200, cleared.text
+    after = (await api.get(f"/people/{rep}/households", api.token(Role.MEMBER, person_id=rep))).json()
+    assert codes(after, "keeps_in_touch_with") == {h1, h3}

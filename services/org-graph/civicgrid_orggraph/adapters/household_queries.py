@@ -43,6 +43,16 @@ class HouseholdQueries:
         )
         return [from_props(r["h"]) for r in rows]
 
+    async def households_of_person(self, person_id: str) -> list[tuple[str, Household]]:
+        """``(link, household)`` for each active household the person owns (``OWNS``), lives in
+        (``RESIDES_IN``) or keeps in touch with as a representative (``KEEPS_IN_TOUCH_WITH``)."""
+        rows = await self.rows(
+            "MATCH (:Person {id: $id})-[r:OWNS|RESIDES_IN|KEEPS_IN_TOUCH_WITH]->(h:Household) WHERE h.active "
+            "RETURN type(r) AS link, properties(h) AS h ORDER BY h.code, link",
+            id=person_id,
+        )
+        return [(str(r["link"]), from_props(r["h"])) for r in rows]
+
     async def person_names(self, person_ids: Sequence[str]) -> dict[str, str]:
         rows = await self.rows(
             "UNWIND $ids AS id MATCH (p:Person {id: id}) RETURN p.id AS id, p.display_name AS name",

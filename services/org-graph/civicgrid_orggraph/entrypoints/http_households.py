@@ -175,9 +175,20 @@ class HouseholdList(BaseModel):
     households: list[HouseholdOut]
 
 
+class PersonHouseholds(BaseModel):
+    person_id: str
+    owns: list[HouseholdOut]
+    resides_in: list[HouseholdOut]
+    keeps_in_touch_with: list[HouseholdOut] = Field(
+        description="The households this person keeps in touch with as a residents' representative "
+        "(代表联系户)."
+    )
+
+
 def household_router(c: Container) -> APIRouter:
     router = APIRouter()
     Staff = Annotated[Principal, Depends(c.auth.require(Role.ADMIN, Role.COORDINATOR))]
+    Anyone = Annotated[Principal, Depends(c.auth.principal)]
 
     @router.post(
         "/households",
@@ -261,6 +272,19 @@ def household_router(c: Container) -> APIRouter:
     @router.get("/households/{code}", tags=["households"], summary="A household", response_model=HouseholdOut)
     async def read(code: HouseholdPath, principal: Staff) -> dict[str, Any]:
         return await households.get_household(c.reader, principal, code)
+
+    @router.get(
+        "/people/{person_id}/households",
+        tags=["households"],
+        summary="The households a person owns, lives in, and keeps in touch with as a representative",
+        description="A member reads their own; coordinators a person of their region, and of that person's "
+        "households those in their region.",
+        response_model=PersonHouseholds,
+    )
+    async def of_person(
+        person_id: Annotated[Id, Path(description="A person id.")], principal: Anyone
+    ) -> dict[str, Any]:
+        return await households.person_households(c.reader, principal, person_id)
 
     Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Households to skip (totals cover all).")]
     Limit = Annotated[int, Query(ge=1, le=10_000, description="Households to list at most.")]

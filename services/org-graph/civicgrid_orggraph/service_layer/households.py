@@ -22,7 +22,7 @@ from civicgrid_orggraph.domain.households import (
 from civicgrid_orggraph.domain.vocabulary import PlaceKind
 from civicgrid_orggraph.service_layer.common import fingerprint, idempotency_scope, require_place
 from civicgrid_orggraph.service_layer.ports import GraphTx, Locks, PlaceRecord, Result, UnitOfWork
-from civicgrid_runtime.auth import Principal
+from civicgrid_runtime.auth import Principal, Role
 from civicgrid_runtime.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 
 LIST_KINDS = (PlaceKind.BUILDING, PlaceKind.COMPOUND, PlaceKind.COMMUNITY, PlaceKind.VILLAGE)
@@ -255,6 +255,12 @@ class HouseholdReader(Protocol):
     async def households_under(self, code: str, kind: PlaceKind) -> list[Household]: ...
     async def household_roster(self, prefix: str) -> list[Household]: ...
     async def person_names(self, person_ids: Sequence[str]) -> dict[str, str]: ...
+    async def person(self, person_id: str) -> dict[str, Any] | None: ...
+    async def households_of_person(self, person_id: str) -> list[tuple[str, Household]]: ...
+
+
+PERSON_LINKS = {"OWNS": "owns", "RESIDES_IN": "resides_in", "KEEPS_IN_TOUCH_WITH": "keeps_in_touch_with"}
+"""The graph's links from a person to a household, as the answer names them."""
 
 
 def _can_read(principal: Principal, code: str) -> None:
@@ -298,3 +304,20 @@ async def list_households(
         "offset": offset,
         "households": [household_view(h) for h in households[offset : offset + limit]],
     }
+
+
+async def person_households(reader: HouseholdReader, principal: Principal, person_id: str) -> Result:
+    """The households a person owns, lives in, and keeps in touch with as a residents' representative
+    (代表联系户). The person themself sees all of them; a coordinator only the person of their region, and
+    of that person's households only those in their region."""
+    person = await reader.person(person_id)
+    if person is None:
+        raise NotFound(f"no person with id {person_id}")
+    themself = principal.has_role(Role.MEMBER) and principal.is_person(person_id)
+    if not themself:
+        _can_read(principal, str(person["community_code"]))
+    answer: dict[str, Any] = {"person_id": person_id, **{name: [] for name in PERSON_LINKS.values()}}
+    for link, household in await reader.households_of_person(person_id):
+        if themself or principal.can_manage(household.building_code):
+            answer[PERSON_LINKS[link]].append(household_view(household))
+    return answer
