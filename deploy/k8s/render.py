@@ -74,6 +74,7 @@ REDRIVE_GROUPS = (
     "resources.places",
     "resources.hotline",
     "resources.deliberation",
+    "resources.memberships",
     "notifications",
     "deliberation.org",
     "deliberation.households",

@@ -12,20 +12,27 @@ import copy
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from civicgrid_contracts.catalogue import all_topics, redrive_topic
+from civicgrid_deliberation.bootstrap import create_app as deliberation_app
 from civicgrid_deliberation.settings import DeliberationSettings
+from civicgrid_notifications.bootstrap import create_app as notifications_app
 from civicgrid_notifications.settings import NotificationsSettings
+from civicgrid_orggraph.bootstrap import create_app as orggraph_app
 from civicgrid_orggraph.settings import OrgGraphSettings
+from civicgrid_resources.bootstrap import create_app as resources_app
 from civicgrid_resources.settings import ResourcesSettings
 from civicgrid_runtime.auth import TokenVerifier
 from civicgrid_runtime.auth.keys import PUBLIC_NAME
 from civicgrid_runtime.auth.principal import Role
 from civicgrid_runtime.auth.tokens import TokenIssuer
+from civicgrid_runtime.kafka.topics import redrive_topics_of
 from civicgrid_runtime.settings import ServiceSettings
 from deploy.k8s import render as k8s
 
@@ -437,20 +444,20 @@ def test_the_topics_file_is_generated_from_the_current_catalogue() -> None:
     assert k8s.TOPICS_FILE.read_text() == k8s.topics_yaml(), "run: python -m deploy.k8s topics"
 
 
-def test_redrive_topics_follow_the_services_default_consumer_groups() -> None:
-    org_graph = OrgGraphSettings.model_fields["consumer_group"].default
-    resources = ResourcesSettings.model_fields["consumer_group"].default
-    notifications = NotificationsSettings.model_fields["consumer_group"].default
-    deliberation = DeliberationSettings.model_fields["consumer_group"].default
-    assert set(k8s.REDRIVE_GROUPS) == {
-        org_graph,
-        f"{resources}.places",
-        f"{resources}.hotline",
-        f"{resources}.deliberation",
-        notifications,
-        f"{deliberation}.org",
-        f"{deliberation}.households",
-    }
+def test_redrive_topics_are_those_the_services_brokers_listen_on(tmp_path: Path) -> None:
+    """Read from the services' own wiring (each app's broker, nothing connected), so a consumer group
+    added to a service without its redrive topic here fails (resources.memberships once did)."""
+    apps: list[tuple[Callable[[Any], FastAPI], type[ServiceSettings]]] = [
+        (orggraph_app, OrgGraphSettings),
+        (resources_app, ResourcesSettings),
+        (notifications_app, NotificationsSettings),
+        (deliberation_app, DeliberationSettings),
+    ]
+    listened: set[str] = set()
+    for create_app, settings in apps:
+        app = create_app(settings(keys_dir=tmp_path))
+        listened |= set(redrive_topics_of(app.state.service.broker))
+    assert {redrive_topic(group) for group in k8s.REDRIVE_GROUPS} == listened
 
 
 # --------------------------------------------------------------------------- network policies
