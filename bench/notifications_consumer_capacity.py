@@ -89,8 +89,9 @@ async def one_round(
         orgs = {c: facts.uid("org") for c in communities}
         await service.kafka.publish(*(facts.organisation(c, orgs[c]) for c in communities))
 
-        async def projected() -> bool:
-            return await poll[database]["organisations"].count_documents({}) >= len(communities) + 1
+        async def projected() -> bool:  # (the probe's organisation may predate the group's start)
+            found = {"_id": {"$in": list(orgs.values())}}
+            return await poll[database]["organisations"].count_documents(found) >= len(communities)
 
         await eventually(projected, timeout=60, what="the organisations")
         burst = []
