@@ -1,10 +1,16 @@
-"""docker-compose.yml is consistent: every server and service, healthchecks, dependencies, Dockerfiles."""
+"""docker-compose.yml is valid against the Compose Specification's JSON Schema (vendored from the
+compose-spec project, Apache-2.0: deploy/docker/compose-spec.json; no Docker engine here to run
+``docker compose config``) and consistent: every server and service, healthchecks, dependencies,
+Dockerfiles."""
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -39,6 +45,25 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found = compose["services"]
     assert isinstance(found, dict)
     return found
+
+
+def _schema_errors(document: dict[str, Any]) -> list[str]:
+    schema = json.loads((REPO / "deploy" / "docker" / "compose-spec.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification(compose: dict[str, Any]) -> None:
+    assert _schema_errors(compose) == []
+
+
+def test_the_compose_schema_catches_a_misspelt_key_and_a_wrong_type(compose: dict[str, Any]) -> None:
+    broken = copy.deepcopy(compose)
+    broken["services"]["org-graph"]["helthcheck"] = broken["services"]["org-graph"].pop("healthcheck", {})
+    broken["services"]["resources"]["restart"] = 5
+    errors = _schema_errors(broken)
+    assert any(e.startswith("services/org-graph") and "helthcheck" in e for e in errors), errors
+    assert any(e.startswith("services/resources/restart") for e in errors), errors
 
 
 def depends_on(service: dict[str, Any]) -> dict[str, dict[str, str]]:

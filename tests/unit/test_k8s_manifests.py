@@ -528,6 +528,10 @@ INGRESS_CONTROLLER = peer(
     namespaceSelector={"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
     podSelector={"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
 )
+PROMETHEUS = peer(
+    namespaceSelector={"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    podSelector={"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+)
 PUBLIC_HTTPS = {
     (
         json.dumps(
@@ -590,12 +594,17 @@ def test_each_service_reaches_only_dns_kafka_and_its_own_store(overlay_objects: 
         assert allowed(overlay_objects, labels, "Egress") == EXPECTED_EGRESS[name], name
 
 
-def test_each_service_is_reached_only_from_the_ingress_controller_on_its_port(
+def test_each_service_is_reached_only_from_the_ingress_controller_and_prometheus(
     overlay_objects: list[Obj],
 ) -> None:
+    """Its own port from the ingress controller; /metrics (any service port: one policy serves the four)
+    from Prometheus in the monitoring namespace; nothing else."""
+    scrape = {(PROMETHEUS, f"TCP/{p}") for p, _, _ in SERVICES.values()}
     for name, (port, _, _) in SERVICES.items():
         labels = named(overlay_objects, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
-        assert allowed(overlay_objects, labels, "Ingress") == {(INGRESS_CONTROLLER, f"TCP/{port}")}, name
+        assert (
+            allowed(overlay_objects, labels, "Ingress") == {(INGRESS_CONTROLLER, f"TCP/{port}")} | scrape
+        ), name
 
 
 def test_each_store_admits_only_its_own_service(overlay_objects: list[Obj]) -> None:
