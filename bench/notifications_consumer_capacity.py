@@ -37,6 +37,20 @@ from tests.integration.notifications.harness import eventually, start_service, s
 CONCURRENT = "consumer_max_in_flight" in NotificationsSettings.model_fields
 
 
+def ferretdb_cpu_s(mongo_uri: str) -> float | None:
+    """CPU seconds used so far by the FerretDB process listening at the URI's address (Linux /proc)."""
+    address = mongo_uri.split("://", 1)[-1].split("/", 1)[0]
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if any(b"ferretdb" in a for a in argv[:1]) and address.encode() in argv:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
+
+
 class Commands(monitoring.CommandListener):
     """Commands sent to one database by the clients made after it was registered (the service's)."""
 
@@ -105,6 +119,7 @@ async def one_round(
         await asyncio.sleep(2)
         idle_rate = (commands.total() - idle_commands) / (time.monotonic() - idle_from)
         load_before = load()
+        cpu_here, cpu_store = time.process_time(), ferretdb_cpu_s(args.mongo)
         before, started = commands.total(), time.monotonic()
         sent = [
             await service.kafka.producer.send(topic, r.value, key=r.key, headers=r.headers) for r in records
@@ -118,6 +133,9 @@ async def one_round(
         await eventually(written, timeout=600, interval=0.05, what="every entry")
         elapsed = time.monotonic() - started
         burst_commands = commands.total() - before - idle_rate * elapsed
+        cpu_here = time.process_time() - cpu_here
+        store_after = ferretdb_cpu_s(args.mongo)
+        cpu_store = store_after - cpu_store if store_after is not None and cpu_store is not None else None
         return {
             "max_in_flight": in_flight if CONCURRENT else "1 (code without concurrent handling)",
             "facts": args.facts,
@@ -127,6 +145,12 @@ async def one_round(
             "facts_per_s": round(args.facts / elapsed, 1),
             "store_commands_per_fact": round(burst_commands / args.facts, 1),
             "idle_commands_per_s": round(idle_rate, 1),
+            # CPU per fact during the burst: this process (the service, its poller, the bench's
+            # polls) and FerretDB; their sum against the burst's wall time shows what bounds it.
+            "cpu_ms_per_fact": {
+                "service_process": round(cpu_here * 1000 / args.facts, 1),
+                "ferretdb": round(cpu_store * 1000 / args.facts, 1) if cpu_store is not None else None,
+            },
             "load": {"before": load_before, "after": load()},
         }
     finally:
