@@ -38,6 +38,7 @@ PERIODIC_JOBS = {
     "org-graph": ("retention-sweep",),
     "resources": ("sla-sweeper", "statistics-folder", "reconciler"),
     "notifications": ("delivery-worker", "broadcast-pusher"),
+    "deliberation": ("vote-closer",),
 }
 
 
@@ -170,13 +171,14 @@ async def test_three_replicas_of_each_service_do_every_side_effect_once_and_surv
         RECONCILE_INTERVAL_SECONDS="2",
     )
     nt = replicas(stack, "notifications", STREAM_POLL_INTERVAL_SECONDS="0.5")
+    dl = replicas(stack, "deliberation", VOTE_CLOSE_INTERVAL_SECONDS="1")
     await start_group_at_end(
         stack.kafka, f"{rs[0].env['RESOURCES_CONSUMER_GROUP']}.places", [PLACES], stack.topic_suffix
     )
     await start_group_at_end(
         stack.kafka, nt[0].env["NOTIFICATIONS_CONSUMER_GROUP"], notification_topics(), stack.topic_suffix
     )
-    everyone = [*og, *rs, *nt]
+    everyone = [*og, *rs, *nt, *dl]
     try:
         await asyncio.gather(*(asyncio.to_thread(p.start, 120.0) for p in everyone))
         print(f"\n{len(everyone)} instances ready after {time.monotonic() - started:.1f} s")
@@ -224,7 +226,7 @@ async def test_three_replicas_of_each_service_do_every_side_effect_once_and_surv
                 }
                 await orggraph.ok("POST", "/memberships", body)
 
-            before = await work_done(og, rs, nt)
+            before = await work_done(og, rs, nt, dl)
             secretary = await person("陈书记", True)
             await appoint(secretary, party, "secretary")
 
@@ -276,7 +278,7 @@ async def test_three_replicas_of_each_service_do_every_side_effect_once_and_surv
             await eventually(escalation_titles, timeout=60, what="the escalation in the secretary's feed")
 
             # Which instances ran the periodic jobs and the relays so far: one per job and service.
-            after = await work_done(og, rs, nt)
+            after = await work_done(og, rs, nt, dl)
             ran = {what: [i for i, n in after[what].items() if n > before[what][i]] for what in after}
             relaying = ran.pop("org-graph relay")
             holder = await lease_owner(stack, "outbox-relay")
