@@ -159,3 +159,24 @@ def test_every_route_describes_its_answer_in_the_openapi_document(tmp_path: Path
             if not schemas or not all("$ref" in s or s.get("type") == "string" for s in schemas):
                 undescribed.append(f"{method.upper()} {path}")
     assert undescribed == []
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\t=1"]
+
+
+def test_an_exported_text_a_spreadsheet_would_run_as_a_formula_is_text_in_xlsx_and_reads_back_unchanged():
+    rows = [{"name": text, "n": -5} for text in FORMULAS]
+    content = write_xlsx(["name", "n"], rows, "roster")
+    sheet = load_workbook(io.BytesIO(content)).worksheets[0]
+    assert [c.data_type for c in sheet["A"][1:]] == ["s"] * len(FORMULAS)
+    assert [c.value for c in sheet["B"][1:]] == [-5] * len(FORMULAS)  # numbers stay numbers
+    _, read = read_table("r.xlsx", content)
+    assert [r["name"] for _, r in read] == [t.strip() for t in FORMULAS]
+
+
+def test_an_exported_csv_cell_that_starts_like_a_formula_is_quoted_and_the_import_takes_the_quote_off():
+    content = write_csv(["name"], [{"name": text} for text in [*FORMULAS, "'plain", "王=五"]])
+    lines = content.decode("utf-8-sig").splitlines()[1:]
+    assert all(line.lstrip('"').startswith("'") for line in lines[: len(FORMULAS)])
+    _, read = read_table("r.csv", content)
+    assert [r["name"] for _, r in read] == [*(t.strip() for t in FORMULAS), "'plain", "王=五"]

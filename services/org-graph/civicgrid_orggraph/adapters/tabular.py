@@ -6,8 +6,10 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 
 from civicgrid_runtime.errors import InvalidInput
 
@@ -61,7 +63,7 @@ def read_table(filename: str, content: bytes) -> Table:
                 continue
         else:
             raise InvalidInput(f"{filename} is neither UTF-8 nor GB18030 text")
-        return _table(list(csv.reader(io.StringIO(text))))
+        return _table([[_from_csv(v) for v in line] for line in csv.reader(io.StringIO(text))])
     raise InvalidInput("upload a .csv or .xlsx file")
 
 
@@ -81,11 +83,29 @@ def _writable(value: object) -> object:
     return _UNWRITABLE.sub("\ufffd", str(value))
 
 
+# Text a spreadsheet would take for a formula (CSV injection, OWASP): a CSV cell starting with one of
+# these gets a leading apostrophe, which spreadsheets show as text and the import takes off again; an
+# XLSX cell is written with the string type, never as a formula, so it reads back unchanged.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _from_csv(value: str) -> str:
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
 def write_csv(columns: Sequence[str], rows: Sequence[Mapping[str, object]]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows({c: _writable(row.get(c, "")) for c in columns} for row in rows)
+    writer.writerows({c: _csv_cell(_writable(row.get(c, ""))) for c in columns} for row in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -94,7 +114,15 @@ def write_xlsx(columns: Sequence[str], rows: Sequence[Mapping[str, object]], tit
     sheet = book.create_sheet(str(_writable(title))[:31])
     sheet.append(list(columns))
     for row in rows:
-        sheet.append([_writable(row.get(c, "")) for c in columns])
+        sheet.append([_xlsx_cell(sheet, _writable(row.get(c, ""))) for c in columns])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _xlsx_cell(sheet: Any, value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"  # openpyxl would store "=..." as a formula
+        return cell
+    return value
