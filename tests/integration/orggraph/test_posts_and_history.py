@@ -44,6 +44,33 @@ async def test_a_single_holder_post_cannot_have_two_holders_at_once(api: Api, ne
     assert response.json()["rule"] == "single_holder_post"
 
 
+async def test_a_single_holder_post_refuses_a_term_from_before_the_current_holders_start(
+    api: Api, new_community: NewCommunity
+):
+    """The new term has no end, so it would overlap the holder's term from its start on (before, only the
+    new term's start date was checked, and both terms stayed open)."""
+    c = await new_community()
+    committee = await form(api, "residents_committee", c.code)
+    a, b = await person(api, c, "甲"), await person(api, c, "乙")
+    held = await appoint(api, a, committee, "director", start="2024-01-01")
+    assert held.status_code == 201
+    earlier = await appoint(api, b, committee, "director", start="2023-06-01")
+    assert earlier.status_code == 422, earlier.text
+    assert earlier.json()["rule"] == "single_holder_post"
+    assert earlier.json()["holder_membership_id"] == held.json()["membership_id"]
+    post = held.json()["post_id"]
+    everyone = await api.ok("GET", f"/posts/{post}/holders", history="true")
+    assert [h["display_name"] for h in everyone["holders"]] == ["甲"]
+    # Once the holder's term has ended, the next term starts after it.
+    await api.ok(
+        "POST",
+        f"/memberships/{held.json()['membership_id']}/end",
+        {"end_date": "2024-12-31", "reason": "resigned"},
+    )
+    assert (await appoint(api, b, committee, "director", start="2024-12-31")).status_code == 422
+    assert (await appoint(api, b, committee, "director", start="2025-01-01")).status_code == 201
+
+
 async def test_a_post_that_does_not_exist_in_the_organisation_is_rejected(
     api: Api, new_community: NewCommunity
 ):

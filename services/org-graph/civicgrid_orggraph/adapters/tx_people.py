@@ -20,6 +20,8 @@ from civicgrid_orggraph.service_layer.ports import (
 from civicgrid_runtime.stores import neo4j as runtime_store
 
 _ACTIVE_ON = "m.start_date <= $on AND (m.end_date IS NULL OR m.end_date >= $on)"
+_NOT_ENDED_BY = "(m.end_date IS NULL OR m.end_date >= $on)"
+"""Terms held on ``$on`` or starting later: those an open-ended term from ``$on`` would overlap."""
 
 
 class PeopleTx(TxBase):
@@ -124,10 +126,11 @@ class PeopleTx(TxBase):
             scope=scope_code,
         )
 
-    async def holders_of_post(self, post_id: str, on: date) -> list[MembershipRecord]:
+    async def holders_of_post(self, post_id: str, on: date, onwards: bool = False) -> list[MembershipRecord]:
+        active = _NOT_ENDED_BY if onwards else _ACTIVE_ON
         rows = await self._rows(
-            f"MATCH (m:Membership)-[:OF_POST]->(:Post {{id: $id}}) WHERE {_ACTIVE_ON} "
-            "RETURN properties(m) AS m",
+            f"MATCH (m:Membership)-[:OF_POST]->(:Post {{id: $id}}) WHERE {active} "
+            "RETURN properties(m) AS m ORDER BY m.start_date",
             id=post_id,
             on=on,
         )

@@ -166,16 +166,20 @@ async def appoint_in(g: GraphTx, cmd: Appoint, principal: Principal, policy: Pol
     await _check_scope(g, cmd, org)
     pid = post_id(org.ref.org_id, cmd.post, cmd.scope)
     await g.ensure_post(pid, org.ref.org_id, cmd.post, cmd.scope)
-    holders = await g.holders_of_post(pid, cmd.start_date)
+    # The new term is open-ended: it overlaps every term held on its start date or starting later.
+    holders = await g.holders_of_post(pid, cmd.start_date, onwards=True)
     if any(h.person_id == person.person_id for h in holders):
         raise Conflict(
-            f"{person.display_name} already holds {pid} on {cmd.start_date}", rule="person_already_holds_post"
+            f"{person.display_name} already holds {pid} on or after {cmd.start_date}",
+            rule="person_already_holds_post",
         )
     if cmd.post in SINGLE_HOLDER_POSTS and holders:
+        held = holders[0]
+        since = max(held.start_date, cmd.start_date)
         raise RuleViolation(
             "single_holder_post",
-            f"{pid} is held by {holders[0].person_id} on {cmd.start_date}; end that term first",
-            holder_membership_id=holders[0].membership_id,
+            f"{pid} is held by {held.person_id} from {since}; end that term first",
+            holder_membership_id=held.membership_id,
         )
     holdings = await g.holdings_of(person.person_id, cmd.start_date)
     drawn = await require_org(g, cmd.drawn_from_org_id) if cmd.drawn_from_org_id else None
