@@ -4,8 +4,13 @@ per-key order, a slow key holding nobody else, and commits that never pass an un
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
+import subprocess
+import sys
 from collections.abc import Hashable
+from pathlib import Path
 
 import pytest
 from aiokafka import ConsumerRecord
@@ -24,6 +29,7 @@ from tests.support.kafka import committed_offset, create_topics, wait_for
 
 pytestmark = pytest.mark.integration
 SLOW, FAST = "420106002001", "420106002002"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _settings(bootstrap: str) -> ServiceSettings:
@@ -147,3 +153,69 @@ def test_concurrency_is_an_opt_in_that_needs_a_key() -> None:
     broker = create_broker(ServiceSettings(kafka_bootstrap_servers="127.0.0.1:1"))
     with pytest.raises(ValueError, match="needs a key"):
         subscribe_events(broker, topics=["t"], group_id="g", routes=EventRoutes(), max_in_flight=4)
+
+
+def _spawn(bootstrap: str, topic: str, group: str, journal: Path, hang_at: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.runtime.concurrent_consumer_process",
+            bootstrap,
+            topic,
+            group,
+            str(journal),
+            str(hang_at),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+    )
+
+
+def _done(path: Path) -> list[int]:
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [int(line.split()[1]) for line in lines if line.startswith("done ")]
+
+
+def _journal(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+async def test_a_concurrent_consumer_killed_with_a_record_in_its_handler_loses_nothing_and_keeps_key_order(
+    kafka_bootstrap, unique, tmp_path
+):
+    topic, group = f"test.concurrentkill.{unique}", f"concurrentkill-{unique}"
+    await create_topics(kafka_bootstrap, topic)
+    # Offsets 0..9 carry residents 1..10: the slow community the odd ones, the other the even ones.
+    await _publish(
+        kafka_bootstrap,
+        topic,
+        [population_reported(SLOW if n % 2 else FAST, residents=n) for n in range(1, 11)],
+    )
+    first_journal, second_journal = tmp_path / "first.log", tmp_path / "second.log"
+    first = _spawn(kafka_bootstrap, topic, group, first_journal, hang_at=3)
+    try:
+        assert await wait_for(lambda: "started 3" in _journal(first_journal), timeout=60)
+        assert await wait_for(lambda: {2, 4, 6, 8, 10} <= set(_done(first_journal)), timeout=60)
+        assert await wait_for(lambda: _committed(kafka_bootstrap, group, topic, 2), timeout=15)
+        await asyncio.sleep(0.5)  # commit intervals pass; the other key's later records are finished
+        assert await committed_offset(kafka_bootstrap, group, topic) == 2, "held at the record in its handler"
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert set(_done(first_journal)) == {1, 2, 4, 6, 8, 10}, "the slow key's later records waited"
+
+    second = _spawn(kafka_bootstrap, topic, group, second_journal, hang_at=0)
+    try:
+        assert await wait_for(lambda: {3, 5, 7, 9} <= set(_done(second_journal)), timeout=60)
+        assert await wait_for(lambda: _committed(kafka_bootstrap, group, topic, 10), timeout=15)
+    finally:
+        os.killpg(second.pid, signal.SIGTERM)
+        second.wait()
+    done = _done(second_journal)
+    assert not {1, 2} & set(done), "what was committed is not read again"
+    assert [n for n in done if n % 2] == [3, 5, 7, 9], (
+        "the slow key resumes at its unfinished record, in order"
+    )
+    assert set(done) <= set(range(3, 11)), "finished records after it may be read again (at-least-once)"
