@@ -289,14 +289,32 @@ class Neo4jOutboxStore:
             limit=limit,
             database_=self._database,
         )
-        return [
-            PendingEvent(
-                outbox_id=r["id"],
-                topic=r["topic"],
-                event=CloudEvent.model_validate(json.loads(r["event"])),
+        pending: list[PendingEvent] = []
+        unreadable: dict[str, str] = {}
+        for r in records:
+            try:
+                event = CloudEvent.model_validate(json.loads(r["event"]))
+            except (TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
+                unreadable[str(r["id"])] = f"{type(error).__name__}: {error}"[:500]
+                continue
+            pending.append(PendingEvent(outbox_id=r["id"], topic=r["topic"], event=event))
+        if unreadable:
+            await self._set_aside(unreadable)
+        return pending
+
+    async def _set_aside(self, unreadable: dict[str, str]) -> None:
+        """Entries that are no event (written around the outbox, or damaged) can never be published; left
+        pending they would stop the relay for good. They stay, out of the relay's way, with the reason."""
+        for outbox_id, reason in unreadable.items():
+            log.error(
+                "outbox entry is not an event; set aside, not published", outbox_id=outbox_id, reason=reason
             )
-            for r in records
-        ]
+        await self._driver.execute_query(
+            "UNWIND $rows AS row MATCH (o:OutboxEvent {id: row.id}) WHERE o.pending = true "
+            "SET o.pending = false, o.unreadable = row.reason, o.set_aside_at = datetime()",
+            rows=[{"id": k, "reason": v} for k, v in unreadable.items()],
+            database_=self._database,
+        )
 
     async def mark_published(self, entries: Sequence[PendingEvent]) -> None:
         await self._driver.execute_query(
