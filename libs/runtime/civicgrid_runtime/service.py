@@ -116,16 +116,18 @@ class ServiceLifecycle:
         try:
             yield
         finally:
-            for stop in reversed(stoppers):
-                await stop()
-            try:
-                # Bounded: a consumer caught in a group rebalance can wait for minutes to leave; what
-                # it had not committed is simply read again by the group (at-least-once).
-                await asyncio.wait_for(stop_broker(self.broker), timeout=self.stop_timeout_seconds)
-            except TimeoutError:
-                log.warning("Kafka did not stop in time; leaving the group by session timeout")
+            # Every step is bounded, so a stop always ends: a background task or a consumer that does
+            # not stop in time is left behind (what it had not finished is done again: outbox and
+            # at-least-once consumption), and the log names it. A shutdown that hung once failed a CI
+            # run; Kubernetes would SIGKILL such a pod after its grace period anyway.
+            await _bounded(
+                "background tasks", [stop() for stop in reversed(stoppers)], self.stop_timeout_seconds / 3
+            )
+            # A consumer caught in a group rebalance can wait for minutes to leave; what it had not
+            # committed is simply read again by the group.
+            await _bounded("Kafka", [stop_broker(self.broker)], self.stop_timeout_seconds)
             for hook in reversed(self.on_stop):
-                await hook()
+                await _bounded("a store", [hook()], self.stop_timeout_seconds / 3)
             log.info("service stopped")
 
     def singleton(self, name: str, starter: Starter) -> Starter:
@@ -149,6 +151,22 @@ class ServiceLifecycle:
             return relay.stop
 
         return start
+
+
+async def _bounded(what: str, steps: Sequence[Awaitable[None]], seconds: float) -> None:
+    """Run ``steps`` side by side for at most ``seconds``; what is not done by then is left running
+    (never waited for: a step that swallows its cancellation would hang a ``wait_for`` on Python 3.11)."""
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=seconds)
+    for task in done:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("a stop step failed", what=what, error=f"{type(error).__name__}: {error}")
+    if pending:
+        log.warning("did not stop in time; left behind", what=what, seconds=seconds, left=len(pending))
+        for task in pending:
+            task.cancel()
 
 
 def consumed_catalogue_topics(broker: KafkaBroker, settings: ServiceSettings) -> list[str]:
