@@ -24,10 +24,12 @@ class NotificationsSettings(ServiceSettings):
         description="Where a new consumer group starts; earliest rebuilds projections from retained history.",
     )
     consumer_max_in_flight: int = Field(
-        default=8,
+        default=1,
         ge=1,
         le=64,
-        description="Facts of different communities handled at once (1: one at a time, as before).",
+        description="Facts of different communities handled at once. 1 (one at a time) until the live "
+        "path keeps up with concurrent writers: with 8, a clean-clone CI run saw notices reach open "
+        "streams late and a shutdown hang (docs/notifications.md).",
     )
     public_url: str = Field(default="http://127.0.0.1:8003", description="Where phones reach this service.")
     resources_public_url: str = Field(default="http://127.0.0.1:8002", description="Base of request links.")

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
+from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,18 +18,53 @@ from pymongo import AsyncMongoClient
 from civicgrid_contracts.events import org
 from civicgrid_notifications.adapters.mongo_feed import MongoFeedStore
 from tests.integration.notifications import facts
-from tests.integration.notifications.harness import RunningService, eventually
+from tests.integration.notifications.conftest import wait_until_consuming
+from tests.integration.notifications.harness import RunningService, eventually, start_service, stop_service
+from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+async def concurrent(
+    servers: Servers, notifications_keys: Path, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[RunningService]:
+    """An instance handling 8 communities' facts at once (the service's default is one at a time)."""
+    suffix = uuid.uuid4().hex[:10]
+    database = f"test_notifications_conc_{suffix}"
+    service = await start_service(
+        servers.kafka_bootstrap,
+        servers.mongo_uri,
+        database,
+        notifications_keys,
+        f"test-notifications-conc-{suffix}",
+        consumer_max_in_flight=8,
+    )
+    try:
+        await wait_until_consuming(service)
+        yield service
+    finally:
+        await stop_service(service)
+        await mongo_client.drop_database(database)
+
+
 async def test_a_burst_over_several_communities_gives_each_member_their_entries_once_with_distinct_seqs(
-    notifications: RunningService, mongo_client: AsyncMongoClient[dict[str, Any]]
+    concurrent: RunningService, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> None:
+    notifications = concurrent
     assert notifications.settings.consumer_max_in_flight > 1, "the service handles facts concurrently"
     communities = [facts.new_community() for _ in range(6)]
     orgs = {c: facts.uid("org") for c in communities}
     await notifications.kafka.publish(*(facts.organisation(c, orgs[c]) for c in communities))
+    # Organisations and memberships travel on different topics, in no order between them: the burst
+    # starts once the organisations are known, so each entry can name its organisation (an appointment
+    # read before its organisation names the organisation's id; docs/notifications.md, limits).
+    organisations = mongo_client[notifications.settings.mongo_database]["organisations"]
+
+    async def organisations_known() -> bool:
+        return await organisations.count_documents({"_id": {"$in": list(orgs.values())}}) == len(orgs)
+
+    await eventually(organisations_known, timeout=60, what="the burst's organisations")
     appointments = []
     for n in range(36):
         community = communities[n % len(communities)]
@@ -51,8 +89,9 @@ async def test_a_burst_over_several_communities_gives_each_member_their_entries_
 
 
 async def test_a_membership_whose_end_arrived_first_stays_ended_when_its_start_follows(
-    notifications: RunningService, mongo_client: AsyncMongoClient[dict[str, Any]]
+    concurrent: RunningService, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> None:
+    notifications = concurrent
     community, org_id, person, membership = (
         facts.new_community(),
         facts.uid("org"),
