@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +24,20 @@ def notifications_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("notifications-keys")
 
 
-@pytest.fixture(scope="session")
-async def notifications(
-    servers: Servers, notifications_keys: Path, mongo_client: AsyncMongoClient[dict[str, Any]]
+@asynccontextmanager
+async def running_notifications(
+    servers: Servers,
+    keys: Path,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    name: str = "notifications",
+    **overrides: Any,
 ) -> AsyncIterator[RunningService]:
+    """An in-process notifications with a database and consumer group of its own, consuming before it
+    is handed over; stopped and its database dropped afterwards."""
     suffix = uuid.uuid4().hex[:10]
-    database = f"test_notifications_{suffix}"
+    database = f"test_{name.replace('-', '_')}_{suffix}"
     service = await start_service(
-        servers.kafka_bootstrap,
-        servers.mongo_uri,
-        database,
-        notifications_keys,
-        f"test-notifications-{suffix}",
-        # Retries within a test's patience: 3 attempts, 0.2-1 s apart.
-        delivery_max_attempts=3,
-        delivery_backoff_base_seconds=0.2,
-        delivery_backoff_cap_seconds=1.0,
+        servers.kafka_bootstrap, servers.mongo_uri, database, keys, f"test-{name}-{suffix}", **overrides
     )
     try:
         await wait_until_consuming(service)
@@ -46,6 +45,22 @@ async def notifications(
     finally:
         await stop_service(service)
         await mongo_client.drop_database(database)
+
+
+@pytest.fixture(scope="session")
+async def notifications(
+    servers: Servers, notifications_keys: Path, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[RunningService]:
+    # Retries within a test's patience: 3 attempts, 0.2-1 s apart.
+    async with running_notifications(
+        servers,
+        notifications_keys,
+        mongo_client,
+        delivery_max_attempts=3,
+        delivery_backoff_base_seconds=0.2,
+        delivery_backoff_cap_seconds=1.0,
+    ) as service:
+        yield service
 
 
 async def wait_until_consuming(service: RunningService) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -18,8 +17,8 @@ from pymongo import AsyncMongoClient
 from civicgrid_contracts.events import org
 from civicgrid_notifications.adapters.mongo_feed import MongoFeedStore
 from tests.integration.notifications import facts
-from tests.integration.notifications.conftest import wait_until_consuming
-from tests.integration.notifications.harness import RunningService, eventually, start_service, stop_service
+from tests.integration.notifications.conftest import running_notifications
+from tests.integration.notifications.harness import RunningService, eventually
 from tests.support.servers import Servers
 
 pytestmark = pytest.mark.integration
@@ -30,22 +29,10 @@ async def concurrent(
     servers: Servers, notifications_keys: Path, mongo_client: AsyncMongoClient[dict[str, Any]]
 ) -> AsyncIterator[RunningService]:
     """An instance handling 8 communities' facts at once (the service's default is one at a time)."""
-    suffix = uuid.uuid4().hex[:10]
-    database = f"test_notifications_conc_{suffix}"
-    service = await start_service(
-        servers.kafka_bootstrap,
-        servers.mongo_uri,
-        database,
-        notifications_keys,
-        f"test-notifications-conc-{suffix}",
-        consumer_max_in_flight=8,
-    )
-    try:
-        await wait_until_consuming(service)
+    async with running_notifications(
+        servers, notifications_keys, mongo_client, "notifications-conc", consumer_max_in_flight=8
+    ) as service:
         yield service
-    finally:
-        await stop_service(service)
-        await mongo_client.drop_database(database)
 
 
 async def test_a_burst_over_several_communities_gives_each_member_their_entries_once_with_distinct_seqs(
